@@ -1,0 +1,1 @@
+"""statsgraph: a typed GraphQL API over the usage statistics of the Aether LLM gateway."""

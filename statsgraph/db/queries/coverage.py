@@ -1,0 +1,77 @@
+"""Which closed business days the pre-aggregated tables hold, and the raw ranges left over."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..calendar import BusinessCalendar, Window
+from ..models import StatsDaily, StatsUserDaily
+from ..scope import GlobalScope, Scope, UserScope
+
+
+async def aggregated_days(
+    session: AsyncSession, *, scope: Scope, calendar: BusinessCalendar
+) -> frozenset[date]:
+    """Closed days with a pre-aggregate row in this scope.
+
+    A row counts only when its `date` is exactly the start of a business day of the current
+    time zone: rows written under another APP_TIMEZONE do not line up with our days and are
+    ignored (their days come from raw rows), never half-counted."""
+    today_start = calendar.today_start()
+    if isinstance(scope, UserScope):
+        stmt = select(StatsUserDaily.date).where(
+            StatsUserDaily.user_id == scope.user_id, StatsUserDaily.date < today_start
+        )
+    else:
+        stmt = select(StatsDaily.date).where(StatsDaily.date < today_start)
+    days = set()
+    for (start,) in await session.execute(stmt):
+        day = calendar.date_of(start)
+        if calendar.day_start(day) == start:
+            days.add(day)
+    return frozenset(days)
+
+
+def covered_in(window: Window, covered: Iterable[date], calendar: BusinessCalendar) -> list[date]:
+    """The covered days lying wholly inside the window, oldest first."""
+    inside = []
+    for day in covered:
+        w = calendar.day_window(day)
+        if (window.start is None or w.start >= window.start) and w.end <= window.end:
+            inside.append(day)
+    return sorted(inside)
+
+
+def raw_ranges(window: Window, covered_days: list[date], calendar: BusinessCalendar) -> list[Window]:
+    """The parts of the window not covered by pre-aggregated days (`covered_days` sorted)."""
+    ranges: list[Window] = []
+    cursor = window.start
+    for day in covered_days:
+        w = calendar.day_window(day)
+        if cursor is None or cursor < w.start:
+            ranges.append(Window(cursor, w.start))
+        cursor = w.end
+    if cursor is None or cursor < window.end:
+        ranges.append(Window(cursor, window.end))
+    return ranges
+
+
+def in_ranges(column: ColumnElement, ranges: list[Window]) -> ColumnElement[bool]:
+    parts = []
+    for r in ranges:
+        if r.start is None:
+            parts.append(column < r.end)
+        else:
+            parts.append(and_(column >= r.start, column < r.end))
+    return or_(*parts) if parts else ~true()
+
+
+def scope_is_global(scope: Scope) -> bool:
+    return isinstance(scope, GlobalScope)
+
+
+__all__ = ["aggregated_days", "covered_in", "in_ranges", "raw_ranges"]

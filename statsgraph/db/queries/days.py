@@ -1,0 +1,193 @@
+"""Per-business-day figures of a window: pre-aggregated days plus raw rows, in one statement."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+from sqlalchemy import Select, distinct, func, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..calendar import BusinessCalendar, Window
+from ..figures import DayFigures
+from ..models import RequestCandidate, StatsDaily, StatsUserDaily, Usage
+from ..scope import Scope, UserScope
+from ..sqlexpr import as_date, business_date
+from .coverage import covered_in, in_ranges, raw_ranges
+from .filters import EXECUTED_CANDIDATE, candidates_in_scope, count_if, is_error, usage_in_scope
+
+
+class Figures(enum.Enum):
+    """Which figures a caller needs; decides whether user pre-aggregates can serve them.
+
+    `stats_user_daily` holds counts, tokens and cost only. A user-scope question that needs
+    actual cost, cache costs, response times or fallbacks is answered from raw rows."""
+
+    BASIC = "basic"
+    FULL = "full"
+
+
+_COLUMNS = (
+    "requests", "error_requests", "input_tokens", "output_tokens", "cache_creation_tokens",
+    "cache_read_tokens", "cost", "actual_cost", "cache_creation_cost", "cache_read_cost",
+    "avg_response_ms", "unique_models", "unique_providers", "fallback_count",
+    "ok_response_ms_sum", "ok_response_count",
+)
+_INTS = {
+    "requests", "error_requests", "input_tokens", "output_tokens", "cache_creation_tokens",
+    "cache_read_tokens", "unique_models", "unique_providers", "fallback_count", "ok_response_count",
+}
+
+
+def _zero(name: str):  # noqa: ANN202
+    return literal(0).label(name) if name in _INTS else literal(0.0).label(name)
+
+
+def usable_preaggregates(scope: Scope, figures: Figures) -> bool:
+    return not (isinstance(scope, UserScope) and figures is Figures.FULL)
+
+
+async def day_figures(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    window: Window,
+    calendar: BusinessCalendar,
+    covered: frozenset[date],
+    figures: Figures = Figures.FULL,
+) -> dict[date, DayFigures]:
+    """Figures of every business day in the window that has any; days without rows are absent."""
+    dialect = session.bind.dialect.name
+    covered_days = covered_in(window, covered, calendar) if usable_preaggregates(scope, figures) else []
+    ranges = raw_ranges(window, covered_days, calendar)
+
+    parts: list[Select] = []
+    if covered_days:
+        parts.append(_preaggregated_part(scope, covered_days, calendar, dialect, window))
+    if ranges:
+        parts.append(_usage_part(scope, ranges, calendar, dialect, window))
+        if figures is Figures.FULL:
+            parts.append(_fallback_part(scope, ranges, calendar, dialect, window))
+    if not parts:
+        return {}
+
+    out: dict[date, DayFigures] = {}
+    for row in await session.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
+        day = as_date(row.day)
+        figs = out.setdefault(day, DayFigures(day))
+        for name in _COLUMNS:
+            value = getattr(row, name)
+            if value:
+                current = getattr(figs, name)
+                setattr(figs, name, current + (int(value) if name in _INTS else float(value)))
+    return out
+
+
+def _preaggregated_part(
+    scope: Scope, days: list[date], calendar: BusinessCalendar, dialect: str, window: Window
+) -> Select:
+    starts = [calendar.day_start(d) for d in days]
+    if isinstance(scope, UserScope):
+        t = StatsUserDaily
+        return select(
+            business_date(t.date, dialect=dialect, calendar=calendar, window=window).label("day"),
+            t.total_requests.label("requests"),
+            t.error_requests.label("error_requests"),
+            t.input_tokens.label("input_tokens"),
+            t.output_tokens.label("output_tokens"),
+            t.cache_creation_tokens.label("cache_creation_tokens"),
+            t.cache_read_tokens.label("cache_read_tokens"),
+            t.total_cost.label("cost"),
+            *(_zero(n) for n in _COLUMNS[7:]),
+        ).where(t.user_id == scope.user_id, t.date.in_(starts))
+    d = StatsDaily
+    return select(
+        business_date(d.date, dialect=dialect, calendar=calendar, window=window).label("day"),
+        d.total_requests.label("requests"),
+        d.error_requests.label("error_requests"),
+        d.input_tokens.label("input_tokens"),
+        d.output_tokens.label("output_tokens"),
+        d.cache_creation_tokens.label("cache_creation_tokens"),
+        d.cache_read_tokens.label("cache_read_tokens"),
+        d.total_cost.label("cost"),
+        d.actual_total_cost.label("actual_cost"),
+        d.cache_creation_cost.label("cache_creation_cost"),
+        d.cache_read_cost.label("cache_read_cost"),
+        func.coalesce(d.avg_response_time_ms, 0.0).label("avg_response_ms"),
+        d.unique_models.label("unique_models"),
+        d.unique_providers.label("unique_providers"),
+        d.fallback_count.label("fallback_count"),
+        _zero("ok_response_ms_sum"),
+        _zero("ok_response_count"),
+    ).where(d.date.in_(starts))
+
+
+def _usage_part(
+    scope: Scope, ranges: list[Window], calendar: BusinessCalendar, dialect: str, window: Window
+) -> Select:
+    u = Usage
+    ok_time = u.response_time_ms.is_not(None) & (u.status_code == 200)
+    rows = (
+        select(
+            business_date(u.created_at, dialect=dialect, calendar=calendar, window=window).label("day"),
+            count_if(is_error()).label("is_error"),
+            u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens,
+            u.total_cost_usd, u.actual_total_cost_usd, u.cache_creation_cost_usd, u.cache_read_cost_usd,
+            u.response_time_ms, u.model, u.provider_name,
+            func.coalesce(u.response_time_ms, 0).label("rt_or_zero"),
+            count_if(ok_time).label("ok_time"),
+        )
+        .where(usage_in_scope(scope), in_ranges(u.created_at, ranges))
+        .subquery()
+    )
+    c = rows.c
+    return select(
+        c.day,
+        func.count().label("requests"),
+        func.sum(c.is_error).label("error_requests"),
+        func.sum(c.input_tokens).label("input_tokens"),
+        func.sum(c.output_tokens).label("output_tokens"),
+        func.sum(c.cache_creation_input_tokens).label("cache_creation_tokens"),
+        func.sum(c.cache_read_input_tokens).label("cache_read_tokens"),
+        func.sum(c.total_cost_usd).label("cost"),
+        func.sum(c.actual_total_cost_usd).label("actual_cost"),
+        func.sum(c.cache_creation_cost_usd).label("cache_creation_cost"),
+        func.sum(c.cache_read_cost_usd).label("cache_read_cost"),
+        func.coalesce(func.avg(c.response_time_ms), 0.0).label("avg_response_ms"),
+        func.count(distinct(c.model)).label("unique_models"),
+        func.count(distinct(c.provider_name)).label("unique_providers"),
+        _zero("fallback_count"),
+        func.sum(c.rt_or_zero * c.ok_time).label("ok_response_ms_sum"),
+        func.sum(c.ok_time).label("ok_response_count"),
+    ).group_by(c.day)
+
+
+def _fallback_part(
+    scope: Scope, ranges: list[Window], calendar: BusinessCalendar, dialect: str, window: Window
+) -> Select:
+    rc = RequestCandidate
+    executed = (
+        select(
+            business_date(rc.created_at, dialect=dialect, calendar=calendar, window=window).label("day"),
+            rc.request_id,
+        )
+        .where(
+            rc.status.in_(EXECUTED_CANDIDATE),
+            in_ranges(rc.created_at, ranges),
+            candidates_in_scope(scope),
+        )
+        .subquery()
+    )
+    per_request = (
+        select(executed.c.day, executed.c.request_id)
+        .group_by(executed.c.day, executed.c.request_id)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    names = [n for n in _COLUMNS if n != "fallback_count"]
+    cols = [_zero(n) for n in names]
+    cols.insert(_COLUMNS.index("fallback_count"), func.count().label("fallback_count"))
+    return select(per_request.c.day, *cols).group_by(per_request.c.day)
+
+
+__all__ = ["Figures", "day_figures", "usable_preaggregates"]

@@ -1,0 +1,98 @@
+"""One settings object, read from the environment (and a `.env` file when present)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET = "statsgraph-demo-secret-not-for-production"
+_PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "your-secret-key"}
+
+
+def normalize_database_url(url: str) -> str:
+    """Map Aether's plain `postgresql://` form (and friends) to the async drivers."""
+    for prefix in ("postgresql+psycopg2://", "postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./statsgraph.db"
+    # Replica for read queries; the aggregator always writes through `database_url`.
+    database_read_url: str | None = None
+    redis_url: str | None = None
+    jwt_secret_key: str = ""
+    jwt_algorithm: str = "HS256"
+    app_timezone: str = "Asia/Shanghai"
+    # Set by `statsgraph demo` only: allows the well-known demo secret.
+    demo_mode: bool = False
+
+    # Field cache TTLs, seconds (starting values from the REST endpoints they replace).
+    ttl_dashboard_global: int = 60
+    ttl_dashboard_user: int = 30
+    ttl_provider_status: int = 60
+    ttl_daily_stats: int = 300
+    # Closed periods (yesterday, finished days) may be kept until the business day turns,
+    # bounded by this ceiling.
+    ttl_closed_max: int = 3600
+    cache_max_entries: int = Field(default=10_000, ge=1)
+    redis_socket_timeout: float = 0.25
+    redis_breaker_seconds: float = 15.0
+
+    # Limits on what one request may cost.
+    max_query_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 2_000
+    max_body_bytes: int = 64 * 1024
+    introspection: bool = True
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("database_url", "database_read_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        return normalize_database_url(value) if value else value
+
+    @field_validator("app_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"APP_TIMEZONE {value!r} is not a known IANA time zone") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _demo_secret(self) -> "Settings":
+        if self.demo_mode and not self.jwt_secret_key:
+            self.jwt_secret_key = DEMO_SECRET
+        return self
+
+    def require_jwt_secret(self) -> str:
+        """The signing secret, refused when missing or a placeholder outside the demo.
+
+        Checked when a server or a token command starts, not at import, so that
+        `db init`, `aggregate` and `export-schema` run without it."""
+        secret = self.jwt_secret_key
+        if not self.demo_mode and (secret.lower() in _PLACEHOLDER_SECRETS or secret == DEMO_SECRET):
+            raise ValueError(
+                "JWT_SECRET_KEY is missing or a placeholder: set it to Aether's secret "
+                "(or run `statsgraph demo` for the self-contained demo)"
+            )
+        return secret
+
+    @property
+    def read_url(self) -> str:
+        return self.database_read_url or self.database_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
