@@ -60,6 +60,18 @@ def raw_ranges(window: Window, covered_days: list[date], calendar: BusinessCalen
     return ranges
 
 
+def ranges_of_days(days: list[date], calendar: BusinessCalendar) -> list[Window]:
+    """The UTC ranges of the given business days (sorted), adjacent days merged."""
+    ranges: list[Window] = []
+    for day in days:
+        w = calendar.day_window(day)
+        if ranges and ranges[-1].end == w.start:
+            ranges[-1] = Window(ranges[-1].start, w.end)
+        else:
+            ranges.append(w)
+    return ranges
+
+
 def in_ranges(column: ColumnElement, ranges: list[Window]) -> ColumnElement[bool]:
     parts = []
     for r in ranges:
@@ -74,4 +86,4 @@ def scope_is_global(scope: Scope) -> bool:
     return isinstance(scope, GlobalScope)
 
 
-__all__ = ["aggregated_days", "covered_in", "in_ranges", "raw_ranges"]
+__all__ = ["aggregated_days", "covered_in", "in_ranges", "ranges_of_days", "raw_ranges"]

@@ -13,7 +13,7 @@ from ..figures import DayFigures
 from ..models import RequestCandidate, StatsDaily, StatsUserDaily, Usage
 from ..scope import Scope, UserScope
 from ..sqlexpr import as_date, business_date
-from .coverage import covered_in, in_ranges, raw_ranges
+from .coverage import covered_in, in_ranges, ranges_of_days, raw_ranges
 from .filters import EXECUTED_CANDIDATE, candidates_in_scope, count_if, is_error, usage_in_scope
 
 
@@ -55,11 +55,20 @@ async def day_figures(
     calendar: BusinessCalendar,
     covered: frozenset[date],
     figures: Figures = Figures.FULL,
+    raw_days: list[date] | None = None,
 ) -> dict[date, DayFigures]:
-    """Figures of every business day in the window that has any; days without rows are absent."""
+    """Figures of every business day in the window that has any; days without rows are absent.
+
+    `raw_days` (sorted) computes just those days from raw rows, whatever is pre-aggregated:
+    the aggregator's own input."""
     dialect = session.bind.dialect.name
-    covered_days = covered_in(window, covered, calendar) if usable_preaggregates(scope, figures) else []
-    ranges = raw_ranges(window, covered_days, calendar)
+    if not isinstance(scope, UserScope):
+        figures = Figures.FULL  # the global pre-aggregates hold every figure
+    if raw_days is not None:
+        covered_days, ranges = [], ranges_of_days(raw_days, calendar)
+    else:
+        covered_days = covered_in(window, covered, calendar) if usable_preaggregates(scope, figures) else []
+        ranges = raw_ranges(window, covered_days, calendar)
 
     parts: list[Select] = []
     if covered_days:

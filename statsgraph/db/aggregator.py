@@ -1,0 +1,298 @@
+"""The daily aggregator: fills `stats_daily`, `stats_daily_model`, `stats_user_daily` and
+`stats_summary` with the meaning Aether's own aggregator gives them, so both can share a database.
+
+Each run works in chunks of days; a chunk is one transaction of grouped statements (never one
+statement per model, user or day) that replaces the chunk's rows, so running twice gives the same
+tables. Concurrent runs are serialised: a PostgreSQL advisory lock held for the whole run, or
+SQLite's write lock per chunk (`BEGIN IMMEDIATE`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, event, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from .calendar import BusinessCalendar, Window, iter_days
+from .figures import DayFigures
+from .models import ApiKey, StatsDaily, StatsDailyModel, StatsSummary, StatsUserDaily, Usage, User
+from .queries.coverage import in_ranges, ranges_of_days
+from .queries.days import day_figures
+from .queries.filters import count_if, is_error
+from .queries.model_days import model_days
+from .scope import GLOBAL
+from .sqlexpr import as_date, business_date
+
+# Any fixed number works; it only has to be the same for every statsgraph instance.
+ADVISORY_LOCK_KEY = 0x5747_5241_5048  # "SGRAPH"
+CHUNK_DAYS = 31
+_ID_NAMESPACE = uuid.UUID("6f1d3c2e-5a4b-4c1d-9e8f-7a6b5c4d3e2f")
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateReport:
+    days: int
+    first_day: date | None
+    last_day: date | None
+
+
+def _stable_id(*parts: object) -> str:
+    # Deterministic ids: re-aggregating a day writes byte-identical rows.
+    return str(uuid.uuid5(_ID_NAMESPACE, "|".join(str(p) for p in parts)))
+
+
+def serialise_sqlite_writers(engine: AsyncEngine) -> None:
+    """Make every transaction of this SQLite engine take the write lock when it begins."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _no_implicit_begin(dbapi_conn, _record) -> None:  # noqa: ANN001
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin_immediate(conn) -> None:  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def aggregate(
+    engine: AsyncEngine,
+    *,
+    calendar: BusinessCalendar,
+    backfill_days: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> AggregateReport:
+    """Aggregate every closed day not yet aggregated (or, with `backfill_days`, recompute the
+    last N closed days whatever their state), then rewrite the summary."""
+    is_pg = engine.dialect.name == "postgresql"
+    async with engine.connect() as conn:
+        if is_pg:
+            # Session-level lock on this connection, held until the run ends.
+            await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+            await conn.commit()
+        try:
+            targets = await _target_days(conn, calendar, backfill_days)
+            # End the read transaction so each chunk's session owns its own.
+            await conn.commit()
+            done = 0
+            for i in range(0, len(targets), CHUNK_DAYS):
+                chunk = targets[i : i + CHUNK_DAYS]
+                async with AsyncSession(bind=conn, expire_on_commit=False) as session:
+                    await _aggregate_days(session, calendar, chunk)
+                    await session.commit()
+                done += len(chunk)
+                if progress:
+                    progress(done, len(targets))
+            async with AsyncSession(bind=conn) as session:
+                await _write_summary(session, calendar)
+                await session.commit()
+        finally:
+            if is_pg:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+                await conn.commit()
+    return AggregateReport(len(targets), targets[0] if targets else None, targets[-1] if targets else None)
+
+
+async def _target_days(
+    conn: AsyncConnection, calendar: BusinessCalendar, backfill_days: int | None
+) -> list[date]:
+    yesterday = calendar.today() - timedelta(days=1)
+    earliest = (await conn.execute(select(func.min(Usage.created_at)))).scalar()
+    if earliest is None:
+        return []
+    if earliest.tzinfo is None:  # SQLite aggregates bypass the column type
+        earliest = datetime.fromisoformat(str(earliest)).replace(tzinfo=calendar.now().tzinfo)
+    first = calendar.date_of(earliest)
+    if backfill_days is not None:
+        first = max(first, calendar.today() - timedelta(days=backfill_days))
+        return list(iter_days(first, yesterday))
+    done = {
+        calendar.date_of(d)
+        for (d,) in await conn.execute(select(StatsDaily.date).where(StatsDaily.date < calendar.today_start()))
+    }
+    return [d for d in iter_days(first, yesterday) if d not in done]
+
+
+async def _aggregate_days(session: AsyncSession, calendar: BusinessCalendar, days: list[date]) -> None:
+    window = calendar.days_window(days[0], days[-1])
+    figures = await day_figures(
+        session, scope=GLOBAL, window=window, calendar=calendar, covered=frozenset(), raw_days=days
+    )
+    models = await model_days(
+        session, scope=GLOBAL, window=window, calendar=calendar, covered=frozenset(), raw_days=days
+    )
+    users = await _user_days(session, calendar, days, window)
+    active_users = list(
+        await session.scalars(select(User.id).where(User.is_active.is_(True), User.is_deleted.is_not(True)))
+    )
+
+    now = calendar.now()
+    starts = [calendar.day_start(d) for d in days]
+    await session.execute(delete(StatsDaily).where(StatsDaily.date.in_(starts)))
+    await session.execute(delete(StatsDailyModel).where(StatsDailyModel.date.in_(starts)))
+    await session.execute(delete(StatsUserDaily).where(StatsUserDaily.date.in_(starts)))
+
+    await session.execute(
+        insert(StatsDaily),
+        [_daily_row(figures.get(d) or DayFigures(d), calendar.day_start(d), now) for d in days],
+    )
+    if models:
+        await session.execute(
+            insert(StatsDailyModel),
+            [
+                {
+                    "id": _stable_id("model", m.day, m.model),
+                    "date": calendar.day_start(m.day),
+                    "model": m.model,
+                    "total_requests": m.requests,
+                    "input_tokens": m.input_tokens,
+                    "output_tokens": m.output_tokens,
+                    "cache_creation_tokens": m.cache_creation_tokens,
+                    "cache_read_tokens": m.cache_read_tokens,
+                    "total_cost": m.cost,
+                    "avg_response_time_ms": m.avg_response_ms,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for m in models
+            ],
+        )
+    # Like Aether: a row for every user active now (zeros included) and for anyone with usage.
+    user_rows = []
+    for day in days:
+        seen = users.get(day, {})
+        for user_id in sorted(set(active_users) | set(seen)):
+            user_rows.append(_user_row(user_id, day, calendar.day_start(day), seen.get(user_id), now))
+    if user_rows:
+        await session.execute(insert(StatsUserDaily), user_rows)
+
+
+async def _user_days(
+    session: AsyncSession, calendar: BusinessCalendar, days: list[date], window: Window
+) -> dict[date, dict[str, dict[str, float]]]:
+    dialect = session.bind.dialect.name
+    u = Usage
+    rows = (
+        select(
+            business_date(u.created_at, dialect=dialect, calendar=calendar, window=window).label("day"),
+            u.user_id,
+            count_if(is_error()).label("is_error"),
+            u.input_tokens, u.output_tokens, u.cache_creation_input_tokens,
+            u.cache_read_input_tokens, u.total_cost_usd,
+        )
+        .where(u.user_id.is_not(None), in_ranges(u.created_at, ranges_of_days(days, calendar)))
+        .subquery()
+    )
+    c = rows.c
+    stmt = select(
+        c.day,
+        c.user_id,
+        func.count().label("requests"),
+        func.sum(c.is_error).label("errors"),
+        func.sum(c.input_tokens).label("input_tokens"),
+        func.sum(c.output_tokens).label("output_tokens"),
+        func.sum(c.cache_creation_input_tokens).label("cache_creation_tokens"),
+        func.sum(c.cache_read_input_tokens).label("cache_read_tokens"),
+        func.sum(c.total_cost_usd).label("cost"),
+    ).group_by(c.day, c.user_id)
+    out: dict[date, dict[str, dict[str, float]]] = {}
+    for r in await session.execute(stmt):
+        out.setdefault(as_date(r.day), {})[r.user_id] = r._asdict()
+    return out
+
+
+def _daily_row(f: DayFigures, start: datetime, now: datetime) -> dict[str, object]:
+    return {
+        "id": _stable_id("daily", f.day),
+        "date": start,
+        "total_requests": f.requests,
+        "success_requests": f.requests - f.error_requests,
+        "error_requests": f.error_requests,
+        "input_tokens": f.input_tokens,
+        "output_tokens": f.output_tokens,
+        "cache_creation_tokens": f.cache_creation_tokens,
+        "cache_read_tokens": f.cache_read_tokens,
+        "total_cost": f.cost,
+        "actual_total_cost": f.actual_cost,
+        "input_cost": 0.0,
+        "output_cost": 0.0,
+        "cache_creation_cost": f.cache_creation_cost,
+        "cache_read_cost": f.cache_read_cost,
+        "avg_response_time_ms": f.avg_response_ms,
+        "fallback_count": f.fallback_count,
+        "unique_models": f.unique_models,
+        "unique_providers": f.unique_providers,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _user_row(
+    user_id: str, day: date, start: datetime, figs: dict[str, float] | None, now: datetime
+) -> dict[str, object]:
+    f = figs or {}
+    requests = int(f.get("requests") or 0)
+    errors = int(f.get("errors") or 0)
+    return {
+        "id": _stable_id("user", user_id, day),
+        "user_id": user_id,
+        "date": start,
+        "total_requests": requests,
+        "success_requests": requests - errors,
+        "error_requests": errors,
+        "input_tokens": int(f.get("input_tokens") or 0),
+        "output_tokens": int(f.get("output_tokens") or 0),
+        "cache_creation_tokens": int(f.get("cache_creation_tokens") or 0),
+        "cache_read_tokens": int(f.get("cache_read_tokens") or 0),
+        "total_cost": float(f.get("cost") or 0),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def _write_summary(session: AsyncSession, calendar: BusinessCalendar) -> None:
+    """Aether's summary: the stats_daily rows before today, and user and key counts now."""
+    cutoff = calendar.today_start()
+    d = StatsDaily
+    sums = (
+        await session.execute(
+            select(
+                func.sum(d.total_requests), func.sum(d.success_requests), func.sum(d.error_requests),
+                func.sum(d.input_tokens), func.sum(d.output_tokens), func.sum(d.cache_creation_tokens),
+                func.sum(d.cache_read_tokens), func.sum(d.total_cost), func.sum(d.actual_total_cost),
+            ).where(d.date < cutoff)
+        )
+    ).one()
+    users = (
+        await session.execute(select(func.count(User.id), func.sum(count_if(User.is_active.is_(True)))))
+    ).one()
+    keys = (
+        await session.execute(select(func.count(ApiKey.id), func.sum(count_if(ApiKey.is_active.is_(True)))))
+    ).one()
+    now = calendar.now()
+    values = {
+        "cutoff_date": cutoff,
+        "all_time_requests": int(sums[0] or 0),
+        "all_time_success_requests": int(sums[1] or 0),
+        "all_time_error_requests": int(sums[2] or 0),
+        "all_time_input_tokens": int(sums[3] or 0),
+        "all_time_output_tokens": int(sums[4] or 0),
+        "all_time_cache_creation_tokens": int(sums[5] or 0),
+        "all_time_cache_read_tokens": int(sums[6] or 0),
+        "all_time_cost": float(sums[7] or 0),
+        "all_time_actual_cost": float(sums[8] or 0),
+        "total_users": int(users[0] or 0),
+        "active_users": int(users[1] or 0),
+        "total_api_keys": int(keys[0] or 0),
+        "active_api_keys": int(keys[1] or 0),
+        "updated_at": now,
+    }
+    existing = (await session.execute(select(StatsSummary.id).limit(1))).scalar()
+    if existing is None:
+        await session.execute(insert(StatsSummary).values(id=_stable_id("summary"), created_at=now, **values))
+    else:
+        await session.execute(StatsSummary.__table__.update().values(**values))
+
+
+__all__ = ["ADVISORY_LOCK_KEY", "AggregateReport", "aggregate", "serialise_sqlite_writers"]
