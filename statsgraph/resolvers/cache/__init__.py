@@ -1,0 +1,5 @@
+from .backends import MemoryCache, RedisCache, SharedCache
+from .extension import FieldCache
+from .store import FieldCacheStore
+
+__all__ = ["FieldCache", "FieldCacheStore", "MemoryCache", "RedisCache", "SharedCache"]

@@ -1,0 +1,128 @@
+"""Where cached figures live: in this process (TTL + size bound), or in Redis (shared).
+
+Redis trouble is never an outage: every call has a short timeout, and after a failure a breaker
+keeps the process away from Redis for a while, logging one warning rather than one per request."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+
+class SharedCache(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+    async def set(self, key: str, value: bytes, ttl: float) -> None: ...
+    async def exists(self, key: str) -> bool: ...
+    async def try_lock(self, key: str, ttl: float) -> bool: ...
+    async def unlock(self, key: str) -> None: ...
+    @property
+    def name(self) -> str: ...
+
+
+class MemoryCache:
+    name = "memory"
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._max = max_entries
+        self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    async def get(self, key: str) -> bytes | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        expires, value = item
+        if expires <= time.monotonic():
+            self._data.pop(key, None)
+            return None
+        self._data.move_to_end(key)
+        return value
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        self._data[key] = (time.monotonic() + ttl, value)
+        self._data.move_to_end(key)
+        while len(self._data) > self._max:
+            self._data.popitem(last=False)
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def try_lock(self, key: str, ttl: float) -> bool:
+        # One process: the in-flight table of the field cache already serialises misses.
+        return True
+
+    async def unlock(self, key: str) -> None:
+        return None
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+class RedisCache:
+    name = "redis"
+
+    def __init__(self, url: str, *, socket_timeout: float = 0.25, breaker_seconds: float = 15.0) -> None:
+        self._redis = Redis.from_url(
+            url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+            retry_on_timeout=False,
+            health_check_interval=0,
+        )
+        self._breaker_seconds = breaker_seconds
+        self._open_until = 0.0
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._open_until
+
+    def _trip(self, exc: Exception) -> None:
+        if self.available:
+            log.warning(
+                "Redis unavailable (%s: %s); serving from the database for %.0fs",
+                type(exc).__name__, exc, self._breaker_seconds,
+            )
+        self._open_until = time.monotonic() + self._breaker_seconds
+
+    async def _call(self, method: str, *args: object, **kwargs: object) -> object:
+        if not self.available:
+            return None
+        try:
+            return await getattr(self._redis, method)(*args, **kwargs)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._trip(exc)
+            return None
+
+    async def get(self, key: str) -> bytes | None:
+        return await self._call("get", key)  # type: ignore[return-value]
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        await self._call("set", key, value, px=max(1, int(ttl * 1000)))
+
+    async def exists(self, key: str) -> bool:
+        return bool(await self._call("exists", key))
+
+    async def try_lock(self, key: str, ttl: float) -> bool:
+        # With Redis unreachable nobody else can hold the lock either: compute.
+        if not self.available:
+            return True
+        result = await self._call("set", key, b"1", nx=True, px=max(1, int(ttl * 1000)))
+        return bool(result) or not self.available
+
+    async def unlock(self, key: str) -> None:
+        await self._call("delete", key)
+
+    async def ping(self) -> bool:
+        return bool(await self._call("ping"))
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+__all__ = ["MemoryCache", "RedisCache", "SharedCache"]

@@ -1,0 +1,110 @@
+"""The per-request context: who asks, in which scope, and the request's loaders and cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.fastapi import BaseContext
+
+from ..db.calendar import BusinessCalendar
+from ..db.scope import GLOBAL, Scope, UserScope
+from ..server.auth import Viewer
+from ..server.settings import Settings
+from .cache.store import FieldCacheStore
+from .errors import BadUserInput, Forbidden, Unauthenticated
+from .loaders import Loaders
+
+
+@dataclass
+class Freshness:
+    """What the field cache did for this request: the response's Cache-Control and the
+    `extensions.cache` block are derived from it."""
+
+    computed_at: dict[str, str] = field(default_factory=dict)
+    min_ttl: float | None = None
+    user_scoped: bool = False
+
+    def record(self, path: Any, at: datetime, ttl: float, scope: Scope, *, hit: bool) -> None:
+        self.computed_at[_path_str(path)] = at.isoformat()
+        self.min_ttl = ttl if self.min_ttl is None else min(self.min_ttl, ttl)
+        self.user_scoped = self.user_scoped or isinstance(scope, UserScope)
+
+
+def _path_str(path: Any) -> str:
+    keys = []
+    while path is not None:
+        keys.append(str(path.key))
+        path = path.prev
+    return ".".join(reversed(keys))
+
+
+class Context(BaseContext):
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        calendar: BusinessCalendar,
+        sessions: async_sessionmaker[AsyncSession],
+        cache: FieldCacheStore,
+        viewer: Viewer | None,
+        auth_error: str | None = None,
+        request_id: str = "",
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.calendar = calendar
+        self.sessions = sessions
+        self.cache = cache
+        self.viewer = viewer
+        self.auth_error = auth_error
+        self.request_id = request_id
+        self.loaders = Loaders(sessions, calendar)
+        self.freshness = Freshness()
+
+    def require_viewer(self) -> Viewer:
+        if self.viewer is None:
+            raise Unauthenticated(
+                "Authentication required: send `Authorization: Bearer <access token>`"
+                if self.auth_error is None
+                else "Invalid or expired access token"
+            )
+        return self.viewer
+
+    async def decide_scope(self, user_id: str | None) -> Scope:
+        """The scope of a query, decided once from the viewer and its `userId` argument."""
+        viewer = self.require_viewer()
+        if user_id is None or user_id == viewer.id:
+            return GLOBAL if (viewer.is_admin and user_id is None) else UserScope(viewer.id)
+        if not viewer.is_admin:
+            raise Forbidden("You may only read your own statistics")
+        if len(user_id) > 64 or await self.loaders.users.load(user_id) is None:
+            raise BadUserInput(f"Unknown user id: {user_id[:64]!r}", argumentName="userId")
+        return UserScope(user_id)
+
+    def scope_of(self, source: Any, kwargs: dict[str, Any]) -> Scope:
+        """The scope a field's data belongs to: its parent's, or the viewer's own at the root."""
+        scope = getattr(source, "scope", None)
+        if isinstance(scope, GLOBAL.__class__ | UserScope):
+            return scope
+        viewer = self.require_viewer()
+        if "user_id" in kwargs:
+            raise TypeError("root fields taking userId must resolve their scope themselves")
+        return GLOBAL if viewer.is_admin else UserScope(viewer.id)
+
+    def ttl_for(self, policy: str, scope: Scope, *, closed: bool) -> float:
+        s = self.settings
+        if closed:
+            now = self.calendar.now()
+            until_turn = self.calendar.day_start(self.calendar.today() + timedelta(days=1)) - now
+            return max(1.0, min(until_turn.total_seconds(), float(s.ttl_closed_max)))
+        if policy == "dashboard":
+            return float(s.ttl_dashboard_user if isinstance(scope, UserScope) else s.ttl_dashboard_global)
+        if policy == "provider_status":
+            return float(s.ttl_provider_status)
+        return float(s.ttl_daily_stats)
+
+
+__all__ = ["Context", "Freshness"]

@@ -1,0 +1,193 @@
+"""Per-request dataloaders: every lookup a list of objects needs is batched into one statement.
+
+Created with the request's context, never at import time, so nothing they hold outlives the
+request or crosses from one viewer to another. Each batch opens its own short session, since
+sibling resolvers run concurrently and one AsyncSession refuses concurrent use."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from aiodataloader import DataLoader
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ..db.calendar import BusinessCalendar, Window
+from ..db.figures import DayFigures, ModelDay
+from ..db.models import Provider, User
+from ..db.queries import entities, traffic
+from ..db.queries.coverage import aggregated_days
+from ..db.queries.days import Figures, day_figures
+from ..db.queries.model_days import model_days
+from ..db.scope import Scope
+
+
+@dataclass(frozen=True, slots=True)
+class WindowKey:
+    scope: Scope
+    window: Window
+    figures: Figures = Figures.FULL
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDayKey:
+    scope: Scope
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCountKey:
+    scope: Scope
+    provider_id: str
+    provider_name: str
+    since: datetime
+
+
+class Loaders:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], calendar: BusinessCalendar) -> None:
+        self._sessions = sessions
+        self._calendar = calendar
+        self._coverage: dict[Scope, asyncio.Future[frozenset[date]]] = {}
+        self.day_figures = DayFiguresByWindowLoader(self)
+        self.model_days = ModelDaysByDayLoader(self)
+        self.users = UserByIdLoader(sessions)
+        self.providers = ProviderByIdLoader(sessions)
+        self.providers_by_name = ProviderByNameLoader(sessions)
+        self.provider_counts = RequestCountByProviderLoader(sessions)
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return self._calendar
+
+    def session(self) -> AsyncSession:
+        return self._sessions()
+
+    async def coverage(self, scope: Scope, window: Window) -> frozenset[date]:
+        """Pre-aggregated days of the scope; one statement per scope and request, none when the
+        window holds no closed day."""
+        if window.start is not None and window.start >= self._calendar.today_start():
+            return frozenset()
+        fut = self._coverage.get(scope)
+        if fut is None:
+            fut = asyncio.get_running_loop().create_future()
+            self._coverage[scope] = fut
+            try:
+                async with self.session() as session:
+                    fut.set_result(await aggregated_days(session, scope=scope, calendar=self._calendar))
+            except BaseException as exc:
+                fut.set_exception(exc)
+                del self._coverage[scope]
+                raise
+        return await fut
+
+
+class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
+    def __init__(self, loaders: Loaders) -> None:
+        super().__init__()
+        self._loaders = loaders
+
+    async def batch_load_fn(self, keys: Sequence[WindowKey]) -> list[dict[date, DayFigures]]:
+        out = []
+        async with self._loaders.session() as session:
+            for key in keys:
+                covered = await self._loaders.coverage(key.scope, key.window)
+                out.append(
+                    await day_figures(
+                        session, scope=key.scope, window=key.window,
+                        calendar=self._loaders.calendar, covered=covered, figures=key.figures,
+                    )
+                )
+        return out
+
+
+class ModelDaysByDayLoader(DataLoader[ModelDayKey, list[ModelDay]]):
+    """One statement per scope covering the span of the requested days."""
+
+    def __init__(self, loaders: Loaders) -> None:
+        super().__init__()
+        self._loaders = loaders
+
+    async def batch_load_fn(self, keys: Sequence[ModelDayKey]) -> list[list[ModelDay]]:
+        by_scope: dict[Scope, list[date]] = defaultdict(list)
+        for k in keys:
+            by_scope[k.scope].append(k.day)
+        found: dict[tuple[Scope, date], list[ModelDay]] = defaultdict(list)
+        cal = self._loaders.calendar
+        async with self._loaders.session() as session:
+            for scope, days in by_scope.items():
+                window = cal.days_window(min(days), max(days))
+                covered = await self._loaders.coverage(scope, window)
+                for row in await model_days(session, scope=scope, window=window, calendar=cal, covered=covered):
+                    found[(scope, row.day)].append(row)
+        return [found.get((k.scope, k.day), []) for k in keys]
+
+
+class UserByIdLoader(DataLoader[str, User | None]):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__()
+        self._sessions = sessions
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[User | None]:
+        async with self._sessions() as session:
+            found = await entities.users_by_id(session, keys)
+        return [found.get(k) for k in keys]
+
+
+class ProviderByIdLoader(DataLoader[str, Provider | None]):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__()
+        self._sessions = sessions
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[Provider | None]:
+        async with self._sessions() as session:
+            found = await entities.providers_by_id(session, keys)
+        return [found.get(k) for k in keys]
+
+
+class ProviderByNameLoader(DataLoader[str, Provider | None]):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__()
+        self._sessions = sessions
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[Provider | None]:
+        async with self._sessions() as session:
+            found = await entities.providers_by_name(session, keys)
+        return [found.get(k) for k in keys]
+
+
+class RequestCountByProviderLoader(DataLoader[ProviderCountKey, int]):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__()
+        self._sessions = sessions
+
+    async def batch_load_fn(self, keys: Sequence[ProviderCountKey]) -> list[int]:
+        groups: dict[tuple[Scope, datetime], list[ProviderCountKey]] = defaultdict(list)
+        for k in keys:
+            groups[(k.scope, k.since)].append(k)
+        counts: dict[ProviderCountKey, int] = {}
+        async with self._sessions() as session:
+            for (scope, since), group in groups.items():
+                providers = [Provider(id=k.provider_id, name=k.provider_name) for k in group]
+                found = await traffic.provider_request_counts(
+                    session, scope=scope, providers=providers, since=since
+                )
+                for k in group:
+                    counts[k] = found.get(k.provider_id, 0)
+        return [counts[k] for k in keys]
+
+
+__all__ = [
+    "DayFiguresByWindowLoader",
+    "Loaders",
+    "ModelDayKey",
+    "ModelDaysByDayLoader",
+    "ProviderByIdLoader",
+    "ProviderByNameLoader",
+    "ProviderCountKey",
+    "RequestCountByProviderLoader",
+    "UserByIdLoader",
+    "WindowKey",
+]
