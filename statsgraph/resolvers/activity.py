@@ -10,7 +10,7 @@ from ..db.scope import GlobalScope, Scope
 from ..schema.objects import ProviderRef, ProviderState, ProviderStatus, UserRef
 from .context import Context
 from .errors import BadUserInput
-from .loaders import ProviderCountKey
+from .loaders import ProviderCountKey, ProviderKey
 
 MAX_LIMIT = 100
 
@@ -34,11 +34,9 @@ async def user_ref(ctx: Context, user_id: str | None) -> UserRef | None:
 
 
 async def provider_ref(ctx: Context, provider_id: str | None, provider_name: str | None) -> ProviderRef | None:
-    provider = None
-    if provider_id is not None:
-        provider = await ctx.loaders.providers.load(provider_id)
-    elif provider_name is not None:
-        provider = await ctx.loaders.providers_by_name.load(provider_name)
+    if provider_id is None and not provider_name:
+        return None
+    provider = await ctx.loaders.providers.load(ProviderKey(provider_id, provider_name))
     if provider is None:
         return None
     return ProviderRef(id=provider.id, name=provider.name, display_name=provider.display_name or provider.name)

@@ -14,7 +14,10 @@ from ..db.scope import GLOBAL, Scope, UserScope
 from ..server.auth import Viewer
 from ..server.settings import Settings
 from .cache.store import FieldCacheStore
-from .errors import BadUserInput, Forbidden, Unauthenticated
+from .errors import BadUserInput, Forbidden, ServiceUnavailable, Unauthenticated
+
+# `auth_error` when the token could not be checked because the database was unreachable.
+UNAVAILABLE = "database unavailable"
 from .loaders import Loaders
 
 
@@ -65,6 +68,8 @@ class Context(BaseContext):
         self.freshness = Freshness()
 
     def require_viewer(self) -> Viewer:
+        if self.viewer is None and self.auth_error == UNAVAILABLE:
+            raise ServiceUnavailable("The statistics database is unavailable; retry shortly.")
         if self.viewer is None:
             raise Unauthenticated(
                 "Authentication required: send `Authorization: Bearer <access token>`"
@@ -107,4 +112,4 @@ class Context(BaseContext):
         return float(s.ttl_daily_stats)
 
 
-__all__ = ["Context", "Freshness"]
+__all__ = ["UNAVAILABLE", "Context", "Freshness"]

@@ -54,8 +54,7 @@ class Loaders:
         self.day_figures = DayFiguresByWindowLoader(self)
         self.model_days = ModelDaysByDayLoader(self)
         self.users = UserByIdLoader(sessions)
-        self.providers = ProviderByIdLoader(sessions)
-        self.providers_by_name = ProviderByNameLoader(sessions)
+        self.providers = ProviderByKeyLoader(sessions)
         self.provider_counts = RequestCountByProviderLoader(sessions)
 
     @property
@@ -136,26 +135,30 @@ class UserByIdLoader(DataLoader[str, User | None]):
         return [found.get(k) for k in keys]
 
 
-class ProviderByIdLoader(DataLoader[str, Provider | None]):
+@dataclass(frozen=True, slots=True)
+class ProviderKey:
+    """How a usage row names its provider: by id, or by name when the id is null."""
+
+    provider_id: str | None
+    provider_name: str | None
+
+
+class ProviderByKeyLoader(DataLoader[ProviderKey, Provider | None]):
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__()
         self._sessions = sessions
 
-    async def batch_load_fn(self, keys: Sequence[str]) -> list[Provider | None]:
+    async def batch_load_fn(self, keys: Sequence[ProviderKey]) -> list[Provider | None]:
+        ids = sorted({k.provider_id for k in keys if k.provider_id is not None})
+        names = sorted({k.provider_name for k in keys if k.provider_id is None and k.provider_name})
         async with self._sessions() as session:
-            found = await entities.providers_by_id(session, keys)
-        return [found.get(k) for k in keys]
-
-
-class ProviderByNameLoader(DataLoader[str, Provider | None]):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        super().__init__()
-        self._sessions = sessions
-
-    async def batch_load_fn(self, keys: Sequence[str]) -> list[Provider | None]:
-        async with self._sessions() as session:
-            found = await entities.providers_by_name(session, keys)
-        return [found.get(k) for k in keys]
+            found = await entities.providers_by_id_or_name(session, ids, names)
+        by_id = {p.id: p for p in found}
+        by_name = {p.name: p for p in found}
+        return [
+            by_id.get(k.provider_id) if k.provider_id is not None else by_name.get(k.provider_name or "")
+            for k in keys
+        ]
 
 
 class RequestCountByProviderLoader(DataLoader[ProviderCountKey, int]):
@@ -184,8 +187,8 @@ __all__ = [
     "Loaders",
     "ModelDayKey",
     "ModelDaysByDayLoader",
-    "ProviderByIdLoader",
-    "ProviderByNameLoader",
+    "ProviderByKeyLoader",
+    "ProviderKey",
     "ProviderCountKey",
     "RequestCountByProviderLoader",
     "UserByIdLoader",

@@ -18,6 +18,13 @@ from .errors import MaskInternalErrors
 from .roots import Query
 
 
+class StatsSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:  # noqa: ANN001
+        # MaskInternalErrors logs what matters, once, with the request id; client errors
+        # (forbidden, bad input) are answers, not incidents.
+        return None
+
+
 def build_schema(
     *,
     max_depth: int = 10,
@@ -35,7 +42,7 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return strawberry.Schema(query=Query, extensions=extensions)
+    return StatsSchema(query=Query, extensions=extensions)
 
 
 def export_sdl() -> str:

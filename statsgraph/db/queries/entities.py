@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import ApiKey, Provider, User
@@ -24,14 +24,13 @@ async def users_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, Us
     return {u.id: u for u in rows}
 
 
-async def providers_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, Provider]:
-    rows = await session.scalars(select(Provider).where(Provider.id.in_(list(ids))))
-    return {p.id: p for p in rows}
-
-
-async def providers_by_name(session: AsyncSession, names: Sequence[str]) -> dict[str, Provider]:
-    rows = await session.scalars(select(Provider).where(Provider.name.in_(list(names))))
-    return {p.name: p for p in rows}
+async def providers_by_id_or_name(
+    session: AsyncSession, ids: Sequence[str], names: Sequence[str]
+) -> list[Provider]:
+    if not ids and not names:
+        return []
+    stmt = select(Provider).where(or_(Provider.id.in_(list(ids)), Provider.name.in_(list(names))))
+    return list(await session.scalars(stmt))
 
 
 async def active_providers(session: AsyncSession) -> list[Provider]:
@@ -58,8 +57,7 @@ __all__ = [
     "ActiveCount",
     "active_providers",
     "api_key_counts",
-    "providers_by_id",
-    "providers_by_name",
+    "providers_by_id_or_name",
     "user_counts",
     "users_by_id",
 ]

@@ -20,7 +20,7 @@ def _default(value: Any) -> Any:
     if isinstance(value, date):
         return {"$d": value.isoformat()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.init}
     if hasattr(value, "value") and hasattr(value, "name"):  # enums
         return value.value
     raise TypeError(f"cannot cache a {type(value).__name__}")

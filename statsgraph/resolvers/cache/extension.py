@@ -49,7 +49,7 @@ class FieldCache(FieldExtension):
     ) -> Any:
         ctx: Context = info.context
         scope = ctx.scope_of(source, kwargs)
-        name = f"{info.parent_type.name}.{info.field_name}"
+        name = f"{info._raw_info.parent_type.name}.{info.field_name}"
         identity = source.cache_identity() if hasattr(source, "cache_identity") else ""
         args = json.dumps(kwargs, sort_keys=True, default=str)
         variant = self.vary(source, info) if self.vary else ""

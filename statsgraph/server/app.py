@@ -1,0 +1,166 @@
+"""The FastAPI application: GraphQL (and GraphiQL) at /graphql, health probes, limits."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from strawberry.fastapi import GraphQLRouter
+
+from .. import __version__
+from ..db.calendar import BusinessCalendar
+from ..db.engine import make_engine, make_session_factory
+from ..resolvers.cache import FieldCacheStore, MemoryCache, RedisCache, SharedCache
+from ..resolvers.context import UNAVAILABLE, Context
+from ..schema import build_schema
+from .auth import AuthError, authenticate, bearer_token
+from .http_cache import CacheHints
+from .settings import Settings
+
+log = logging.getLogger("statsgraph.server")
+
+# Bumped when the meaning or shape of a cached figure changes, so old entries are never read.
+CACHE_FORMAT = "1"
+
+
+@dataclass
+class Runtime:
+    """What lives as long as the process: engine, sessions, cache, settings."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    shared: SharedCache
+    cache: FieldCacheStore
+    clock: Callable[[], datetime] | None = None
+
+    def calendar(self) -> BusinessCalendar:
+        # The instant is fixed once per request, so every period of one answer agrees on "today".
+        cal = BusinessCalendar(self.settings.app_timezone, clock=self.clock)
+        now = cal.now()
+        return BusinessCalendar(self.settings.app_timezone, clock=lambda: now)
+
+
+def make_runtime(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Runtime:
+    engine = make_engine(settings.read_url)
+    shared: SharedCache
+    if settings.redis_url:
+        shared = RedisCache(
+            settings.redis_url,
+            socket_timeout=settings.redis_socket_timeout,
+            breaker_seconds=settings.redis_breaker_seconds,
+        )
+    else:
+        shared = MemoryCache(settings.cache_max_entries)
+    version = f"{CACHE_FORMAT}:{__version__}:{settings.app_timezone}"
+    return Runtime(settings, engine, make_session_factory(engine), shared, FieldCacheStore(shared, version), clock)
+
+
+def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
+    settings.require_jwt_secret()
+    rt = runtime or make_runtime(settings)
+
+    async def get_context(request: Request, response: Response) -> Context:
+        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        response.headers["X-Request-Id"] = request_id
+        viewer, auth_error = None, None
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+            if token is not None:
+                viewer = await authenticate(
+                    token,
+                    settings=settings,
+                    sessions=rt.sessions,
+                    shared=rt.shared if isinstance(rt.shared, RedisCache) else None,
+                )
+        except AuthError as exc:
+            auth_error = str(exc)
+            log.info("request %s: token refused: %s", request_id, exc)
+        except Exception:  # noqa: BLE001 - the database behind authentication is down
+            auth_error = UNAVAILABLE
+            log.warning("request %s: authentication could not reach the database", request_id, exc_info=True)
+        ctx = Context(
+            settings=settings,
+            calendar=rt.calendar(),
+            sessions=rt.sessions,
+            cache=rt.cache,
+            viewer=viewer,
+            auth_error=auth_error,
+            request_id=request_id,
+        )
+        return ctx
+
+    schema = build_schema(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        introspection=settings.introspection,
+        extra_extensions=[CacheHints],
+    )
+    router: GraphQLRouter[Any, None] = GraphQLRouter(
+        schema, context_getter=get_context, graphql_ide="graphiql" if settings.introspection else None
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # noqa: ANN202
+        yield
+        if isinstance(rt.shared, RedisCache):
+            await rt.shared.close()
+        await rt.engine.dispose()
+
+    app = FastAPI(title="statsgraph", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.runtime = rt
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # noqa: ANN001, ANN202
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return JSONResponse(
+                {"errors": [{"message": f"Request body over {settings.max_body_bytes} bytes",
+                             "extensions": {"code": "BAD_REQUEST"}}]},
+                status_code=413,
+            )
+        return await call_next(request)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+
+    app.include_router(router, prefix="/graphql")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        database = "ok"
+        try:
+            async with rt.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            database = f"unavailable ({type(exc).__name__})"
+        cache = rt.shared.name
+        if isinstance(rt.shared, RedisCache):
+            cache = "redis ok" if await rt.shared.ping() else "redis unavailable (serving without cache)"
+        ready = database == "ok"
+        return JSONResponse({"database": database, "cache": cache}, status_code=200 if ready else 503)
+
+    return app
+
+
+__all__ = ["Runtime", "create_app", "make_runtime"]

@@ -1,0 +1,114 @@
+"""Shared fixtures: real databases (SQLite file, throwaway PostgreSQL), real Redis, and an app
+client per role."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+
+from statsgraph.db.engine import make_engine
+from statsgraph.db.models import Base
+from statsgraph.server.app import create_app, make_runtime
+from statsgraph.server.auth import mint_token
+from statsgraph.server.settings import Settings
+from tests.servers import PostgresServer, RedisServer, available, skip_or_fail
+
+SECRET = "test-secret-0123456789abcdef0123456789"
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    reason = available("postgres")
+    if reason:
+        skip_or_fail(reason)
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    reason = available("redis")
+    if reason:
+        skip_or_fail(reason)
+    with RedisServer() as server:
+        yield server
+
+
+def fresh_database_url(kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if kind == "sqlite":
+        path: Path = tmp_path_factory.mktemp("db") / "stats.db"
+        return f"sqlite+aiosqlite:///{path}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database(f"t{next(_names)}")
+
+
+async def create_tables(url: str) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = fresh_database_url(request.param, request, tmp_path_factory)
+    await create_tables(url)
+    return url
+
+
+def settings_for(url: str, *, tz: str = "Asia/Shanghai", redis_url: str | None = None, **kw: object) -> Settings:
+    return Settings(
+        database_url=url, jwt_secret_key=SECRET, app_timezone=tz, redis_url=redis_url, **kw  # type: ignore[arg-type]
+    )
+
+
+class Api:
+    """An HTTP client of the app, speaking GraphQL, with one viewer's token."""
+
+    def __init__(self, client: httpx.AsyncClient, token: str | None) -> None:
+        self.client = client
+        self.token = token
+
+    async def post(self, query: str, variables: dict | None = None, token: str | None = ...) -> httpx.Response:  # type: ignore[assignment]
+        tok = self.token if token is ... else token
+        headers = {"Authorization": f"Bearer {tok}"} if tok else {}
+        return await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+
+    async def query(self, query: str, variables: dict | None = None) -> dict:
+        response = await self.post(query, variables)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+
+async def app_client(settings: Settings, now: datetime | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    runtime = make_runtime(settings, clock=(lambda: now) if now else None)
+    app = create_app(settings, runtime=runtime)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+    await runtime.engine.dispose()
+
+
+def token_for(user_id: str, settings: Settings) -> str:
+    return mint_token(user_id, settings=settings)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def assert_forbidden(body: dict, path: list[str] | None = None) -> None:
+    errors = body.get("errors") or []
+    assert errors, f"expected a FORBIDDEN error, got {body}"
+    codes = {e.get("extensions", {}).get("code") for e in errors}
+    assert codes == {"FORBIDDEN"}, errors
+    if path is not None:
+        assert any(e.get("path") == path for e in errors), errors

@@ -1,0 +1,222 @@
+"""Every figure of every root field, over real HTTP, equals the independent reference computed
+in plain Python from the same rows, for each role, time zone, database and aggregator state."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from statsgraph.db.engine import make_engine, make_session_factory
+from tests import reference as ref
+from tests.conftest import Api, app_client, create_tables, fresh_database_url, settings_for, token_for, utc
+from tests.factories import edge_case_dataset, insert_dataset
+from tests.states import STATES, set_state
+
+NOW = utc(2026, 3, 10, 15, 30)
+DAYS = 40
+
+TOTALS = """allTime { ...T } today { ...T } yesterday { ...T } month { ...T }"""
+FULL_DOC = """
+fragment T on UsageTotals {
+  requests successRequests errorRequests errorRate inputTokens outputTokens cacheCreationTokens
+  cacheReadTokens totalTokens cacheHitRate cost actualCost costSavings cacheCreationCost
+  cacheReadCost avgResponseTime fallbackCount
+}
+query ($userId: ID, $days: Int!) {
+  dashboardStats(userId: $userId) {
+    %s
+    apiKeys { total active }
+    quota { limitUsd usedUsd usedPercent }
+  }
+  recentRequests(limit: 25, userId: $userId) {
+    id requestId createdAt model isStream statusCode inputTokens outputTokens totalTokens cost
+    user { id username } provider { id name displayName }
+  }
+  providerStatus { id name displayName state requests }
+  dailyStats(days: $days, userId: $userId) {
+    period { startDate endDate days }
+    days {
+      date requests errorRequests inputTokens outputTokens cacheCreationTokens cacheReadTokens
+      totalTokens cost avgResponseTime uniqueModels uniqueProviders fallbackCount
+      modelBreakdown { model requests totalTokens cost }
+    }
+    modelSummary { model requests totalTokens cost avgResponseTime costPerRequest tokensPerRequest }
+  }
+}
+""" % TOTALS
+ADMIN_ONLY = "{ dashboardStats { users { total active } systemHealth { avgResponseTime errorRate errorRequests fallbackCount totalRequests } } }"
+BASIC_DOC = """
+query ($userId: ID) { dashboardStats(userId: $userId) {
+  allTime { requests successRequests errorRequests errorRate inputTokens outputTokens cacheCreationTokens cacheReadTokens totalTokens cacheHitRate cost }
+  month { requests errorRequests totalTokens cost }
+  yesterday { requests cost }
+} }"""
+
+CAMEL = {
+    "success_requests": "successRequests", "error_requests": "errorRequests", "error_rate": "errorRate",
+    "input_tokens": "inputTokens", "output_tokens": "outputTokens",
+    "cache_creation_tokens": "cacheCreationTokens", "cache_read_tokens": "cacheReadTokens",
+    "total_tokens": "totalTokens", "cache_hit_rate": "cacheHitRate", "actual_cost": "actualCost",
+    "cost_savings": "costSavings", "cache_creation_cost": "cacheCreationCost",
+    "cache_read_cost": "cacheReadCost", "avg_response_time": "avgResponseTime",
+    "fallback_count": "fallbackCount", "unique_models": "uniqueModels",
+    "unique_providers": "uniqueProviders", "model_breakdown": "modelBreakdown",
+    "cost_per_request": "costPerRequest", "tokens_per_request": "tokensPerRequest",
+    "request_id": "requestId", "created_at": "createdAt", "is_stream": "isStream",
+    "status_code": "statusCode", "display_name": "displayName", "limit_usd": "limitUsd",
+    "used_usd": "usedUsd", "used_percent": "usedPercent", "total_requests": "totalRequests",
+}
+
+
+def camel(value):  # noqa: ANN001, ANN201
+    if isinstance(value, dict):
+        return {CAMEL.get(k, k): camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def assert_same(got, want, where: str = "") -> None:  # noqa: ANN001
+    if isinstance(want, dict):
+        assert isinstance(got, dict), f"{where}: {got!r} is not an object"
+        for k, v in want.items():
+            assert k in got, f"{where}.{k} missing from the response"
+            assert_same(got[k], v, f"{where}.{k}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), f"{where}: {got!r} != {want!r}"
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_same(g, w, f"{where}[{i}]")
+    elif isinstance(want, float):
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-9), f"{where}: {got} != {want}"
+    else:
+        assert got == want, f"{where}: {got!r} != {want!r}"
+
+
+def business_today(tz: str) -> date:
+    return NOW.astimezone(ZoneInfo(tz)).date()
+
+
+def expected_full(ds, user_id, tz: str, *, admin: bool):  # noqa: ANN001, ANN201
+    today = business_today(tz)
+    first = today - timedelta(days=DAYS - 1)
+    totals = {
+        "allTime": ref.totals(ds, user_id=user_id, first_day=None, last_day=today, tz=tz),
+        "today": ref.totals(ds, user_id=user_id, first_day=today, last_day=today, tz=tz),
+        "yesterday": ref.totals(
+            ds, user_id=user_id, first_day=today - timedelta(days=1), last_day=today - timedelta(days=1), tz=tz
+        ),
+        "month": ref.totals(ds, user_id=user_id, first_day=today.replace(day=1), last_day=today, tz=tz),
+    }
+    recent = ref.recent(ds, user_id=user_id, limit=25)
+    for r in recent:
+        r["created_at"] = r["created_at"].isoformat()
+    own = None if admin else user_id
+    return camel({
+        "dashboardStats": {
+            **totals,
+            "apiKeys": ref.api_key_counts(ds, user_id=user_id),
+            "quota": ref.quota(ds, user_id=user_id) if user_id else None,
+        },
+        "recentRequests": recent,
+        "providerStatus": [
+            {**p, "state": "ACTIVE"}
+            for p in ref.provider_status(ds, user_id=own, now=NOW, limit=10 if admin else 5)
+        ],
+        "dailyStats": {
+            "period": {"startDate": first, "endDate": today, "days": DAYS},
+            "days": ref.daily(ds, user_id=user_id, first_day=first, last_day=today, tz=tz),
+            "modelSummary": ref.model_summary(ds, user_id=user_id, first_day=first, last_day=today, tz=tz),
+        },
+    })
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module", params=["Asia/Shanghai", "America/New_York"])
+def tz(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+async def loaded(db_kind: str, tz: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    url = fresh_database_url(db_kind, request, tmp_path_factory)
+    await create_tables(url)
+    ds = edge_case_dataset(now=NOW, tz=tz)
+    engine = make_engine(url)
+    async with make_session_factory(engine)() as session:
+        await insert_dataset(session, ds)
+    await engine.dispose()
+    return url, ds
+
+
+def pick_users(ds):  # noqa: ANN001, ANN201
+    admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
+    users = [u for u in ds.users if u.role != "admin" and u.is_active and not u.is_deleted]
+    heaviest = max(users, key=lambda u: sum(1 for r in ds.usage if r.user_id == u.id))
+    other = next(u for u in users if u.id != heaviest.id)
+    return admin, heaviest, other
+
+
+@pytest.mark.parametrize("state", STATES)
+async def test_every_figure_matches_the_reference(loaded, tz: str, state: str) -> None:  # noqa: ANN001
+    url, ds = loaded
+    await set_state(url, tz=tz, now=NOW, state=state)
+    settings = settings_for(url, tz=tz)
+    admin, user, other = pick_users(ds)
+    async for client in app_client(settings, NOW):
+        as_admin = Api(client, token_for(admin.id, settings))
+        as_user = Api(client, token_for(user.id, settings))
+
+        got = await as_admin.query(FULL_DOC, {"days": DAYS})
+        assert_same(got, expected_full(ds, None, tz, admin=True), f"admin/{state}")
+
+        got = await as_admin.query(FULL_DOC, {"days": DAYS, "userId": other.id})
+        assert_same(got, expected_full(ds, other.id, tz, admin=True), f"admin-as-{other.username}/{state}")
+
+        got = await as_user.query(FULL_DOC, {"days": DAYS})
+        assert_same(got, expected_full(ds, user.id, tz, admin=False), f"user/{state}")
+
+        # Fields a user scope can answer from stats_user_daily.
+        today = business_today(tz)
+        got = await as_user.query(BASIC_DOC)
+        want_all = ref.totals(ds, user_id=user.id, first_day=None, last_day=today, tz=tz)
+        want_month = ref.totals(ds, user_id=user.id, first_day=today.replace(day=1), last_day=today, tz=tz)
+        yday = today - timedelta(days=1)
+        want_yday = ref.totals(ds, user_id=user.id, first_day=yday, last_day=yday, tz=tz)
+        basic = ["requests", "success_requests", "error_requests", "error_rate", "input_tokens",
+                 "output_tokens", "cache_creation_tokens", "cache_read_tokens", "total_tokens",
+                 "cache_hit_rate", "cost"]
+        assert_same(got["dashboardStats"]["allTime"], camel({k: want_all[k] for k in basic}), "basic.allTime")
+        assert_same(
+            got["dashboardStats"]["month"],
+            camel({k: want_month[k] for k in ("requests", "error_requests", "total_tokens", "cost")}),
+            "basic.month",
+        )
+        assert_same(got["dashboardStats"]["yesterday"], camel({k: want_yday[k] for k in ("requests", "cost")}), "basic.yesterday")
+
+        got = await as_admin.query(ADMIN_ONLY)
+        assert_same(
+            got["dashboardStats"],
+            camel({
+                "users": ref.user_counts(ds),
+                "systemHealth": ref.system_health(ds, user_id=None, now=NOW, tz=tz),
+            }),
+            f"admin-only/{state}",
+        )
+        got = await as_admin.query(
+            "query($u: ID){ dashboardStats(userId: $u) { users { total } systemHealth { avgResponseTime errorRate errorRequests fallbackCount totalRequests } } }",
+            {"u": other.id},
+        )
+        assert got["dashboardStats"]["users"] is None
+        assert_same(
+            got["dashboardStats"]["systemHealth"],
+            camel(ref.system_health(ds, user_id=other.id, now=NOW, tz=tz)),
+            f"admin-health-of-user/{state}",
+        )

@@ -1,0 +1,106 @@
+"""Only what is asked runs, and lists cost a constant number of statements (no N+1)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert
+
+from statsgraph.db.engine import count_statements, make_engine, make_session_factory
+from statsgraph.db.models import Provider, Usage, User
+from tests.conftest import Api, app_client, create_tables, fresh_database_url, settings_for, token_for, utc
+from tests.factories import edge_case_dataset, insert_dataset
+from tests.test_figures_http import FULL_DOC
+
+NOW = utc(2026, 3, 10, 15, 30)
+AUTH_STATEMENTS = 1  # the viewer's user row
+ADMIN_EXTRA = "{ dashboardStats { users { total active } systemHealth { errorRate avgResponseTime } } }"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    url = fresh_database_url(request.param, request, tmp_path_factory)
+    await create_tables(url)
+    ds = edge_case_dataset(now=NOW, tz="Asia/Shanghai")
+    engine = make_engine(url)
+    async with make_session_factory(engine)() as session:
+        await insert_dataset(session, ds)
+    await engine.dispose()
+    admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
+    user = next(u for u in ds.users if u.role != "admin" and u.is_active and not u.is_deleted)
+    return url, admin, user
+
+
+async def statements(url: str, viewer_id: str, query: str, variables: dict | None = None) -> int:
+    """Statements one fresh server (cold cache) runs for one request."""
+    settings = settings_for(url)
+    async for client in app_client(settings, NOW):
+        api = Api(client, token_for(viewer_id, settings))
+        async with count_statements() as counter:
+            await api.query(query, variables)
+        return counter.count - AUTH_STATEMENTS
+    raise AssertionError("unreachable")
+
+
+async def test_one_field_runs_one_statement(world) -> None:  # noqa: ANN001
+    url, admin, user = world
+    assert await statements(url, admin.id, "{ dashboardStats { today { requests } } }") == 1
+    assert await statements(url, admin.id, "{ dashboardStats { today { requests cost totalTokens avgResponseTime fallbackCount } } }") == 1
+    assert await statements(url, user.id, "{ dashboardStats { today { requests cacheHitRate } } }") == 1
+    assert await statements(url, admin.id, "{ viewer { id username } }") == 0
+
+
+async def test_full_document_is_constant(world) -> None:  # noqa: ANN001
+    url, admin, user = world
+    counts = set()
+    for viewer in (admin.id, user.id):
+        for days in (1, 7, 90, 366):
+            doc = FULL_DOC.replace("recentRequests(limit: 25", "recentRequests(limit: $limit").replace(
+                "query ($userId: ID, $days: Int!)", "query ($userId: ID, $days: Int!, $limit: Int!)"
+            )
+            for limit in (1, 100):
+                counts.add((viewer == admin.id, await statements(url, viewer, doc, {"days": days, "limit": limit})))
+    by_role = {}
+    for is_admin, n in counts:
+        by_role.setdefault(is_admin, set()).add(n)
+    assert all(len(v) == 1 for v in by_role.values()), by_role
+    before = {k: next(iter(v)) for k, v in by_role.items()}
+    admin_extra = await statements(url, admin.id, ADMIN_EXTRA)
+
+    # More providers, users and models, with traffic: the counts do not move.
+    engine = make_engine(url)
+    async with make_session_factory(engine)() as session:
+        providers = [{"id": str(uuid.uuid4()), "name": f"p{i}", "display_name": f"P{i}", "is_active": True,
+                      "created_at": NOW} for i in range(25)]
+        users = [{"id": str(uuid.uuid4()), "username": f"extra{i}", "email": f"e{i}@x", "password_hash": "!",
+                  "role": "user", "is_active": True, "is_deleted": False, "used_usd": 0.0, "created_at": NOW}
+                 for i in range(30)]
+        await session.execute(insert(Provider), providers)
+        await session.execute(insert(User), users)
+        rows = []
+        for i in range(600):
+            p = providers[i % 25]
+            rows.append({
+                "id": str(uuid.uuid4()), "request_id": f"extra-{i}", "user_id": users[i % 30]["id"],
+                "provider_id": p["id"], "provider_name": p["name"], "model": f"model-{i % 17}",
+                "input_tokens": 10, "output_tokens": 5, "total_tokens": 15, "total_cost_usd": 0.01,
+                "status_code": 200, "response_time_ms": 100, "status": "completed",
+                "created_at": NOW - timedelta(minutes=i),
+            })
+        await session.execute(insert(Usage), rows)
+        await session.commit()
+    await engine.dispose()
+    doc = FULL_DOC
+    assert await statements(url, admin.id, doc, {"days": 30}) == before[True]
+    assert await statements(url, user.id, doc, {"days": 30}) == before[False]
+    assert await statements(url, admin.id, ADMIN_EXTRA) == admin_extra
+
+
+async def test_recent_requests_page_is_not_n_plus_one(world) -> None:  # noqa: ANN001
+    url, admin, _ = world
+    q = "query($n: Int!) { recentRequests(limit: $n) { id user { username } provider { name } } }"
+    small = await statements(url, admin.id, q, {"n": 2})
+    large = await statements(url, admin.id, q, {"n": 100})
+    assert small == large == 3  # the page, its users, its providers
