@@ -17,30 +17,26 @@ class StatementCounter:
     statements: list[str] = field(default_factory=list)
 
 
-# The counter of the request being served; tasks spawned by it (loaders, sibling resolvers)
-# inherit the context, so they add to the same counter.
-_current_counter: contextvars.ContextVar[StatementCounter | None] = contextvars.ContextVar(
-    "statsgraph_statement_counter", default=None
+# The counters open around the work being done; tasks spawned by it (loaders, sibling resolvers)
+# inherit the context, so they add to the same counters. Nested counters (a benchmark's around
+# the server's per-request one) all count.
+_counters: contextvars.ContextVar[tuple[StatementCounter, ...]] = contextvars.ContextVar(
+    "statsgraph_statement_counters", default=()
 )
 
 
 @asynccontextmanager
 async def count_statements() -> AsyncIterator[StatementCounter]:
     counter = StatementCounter()
-    token = _current_counter.set(counter)
+    token = _counters.set((*_counters.get(), counter))
     try:
         yield counter
     finally:
-        _current_counter.reset(token)
-
-
-def current_statement_counter() -> StatementCounter | None:
-    return _current_counter.get()
+        _counters.reset(token)
 
 
 def _on_execute(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-    counter = _current_counter.get()
-    if counter is not None:
+    for counter in _counters.get():
         counter.count += 1
         counter.statements.append(statement)
 
@@ -78,7 +74,6 @@ def is_postgres(engine: AsyncEngine) -> bool:
 __all__ = [
     "StatementCounter",
     "count_statements",
-    "current_statement_counter",
     "is_postgres",
     "make_engine",
     "make_session_factory",

@@ -12,19 +12,21 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import GraphQLRouter
 
 from .. import __version__
 from ..db.calendar import BusinessCalendar
-from ..db.engine import make_engine, make_session_factory
+from ..db.engine import count_statements, make_engine, make_session_factory
 from ..resolvers.cache import FieldCacheStore, MemoryCache, RedisCache, SharedCache
 from ..resolvers.context import UNAVAILABLE, Context
 from ..schema import build_schema
 from .auth import AuthError, authenticate, bearer_token
 from .http_cache import CacheHints
+from .metrics import Metrics
 from .settings import Settings
 
 log = logging.getLogger("statsgraph.server")
@@ -100,12 +102,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         )
         return ctx
 
+    metrics = Metrics(rt.cache)
     schema = build_schema(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
         introspection=settings.introspection,
-        extra_extensions=[CacheHints],
+        extra_extensions=[CacheHints, metrics.extension()],
     )
     router: GraphQLRouter[Any, None] = GraphQLRouter(
         schema, context_getter=get_context, graphql_ide="graphiql" if settings.introspection else None
@@ -123,6 +126,14 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):  # noqa: ANN001, ANN202
+        if request.url.path.startswith("/graphql"):
+            async with count_statements() as counter:
+                response = await _checked(request, call_next)
+            metrics.statements.observe(counter.count)
+            return response
+        return await call_next(request)
+
+    async def _checked(request: Request, call_next):  # noqa: ANN001, ANN202
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
             return JSONResponse(
@@ -145,6 +156,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics")
+    async def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:

@@ -1,0 +1,63 @@
+"""Prometheus metrics: latency by operation, errors by code, SQL statements per request, and the
+field cache's hits and misses by field."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily
+from strawberry.extensions import SchemaExtension
+
+from ..resolvers.cache.store import FieldCacheStore
+
+
+class Metrics:
+    """One set of metrics per app, in its own registry (several apps may share a process)."""
+
+    def __init__(self, cache: FieldCacheStore) -> None:
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "statsgraph_request_seconds", "GraphQL request latency", ["operation"], registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.errors = Counter("statsgraph_errors", "GraphQL errors by code", ["code"], registry=self.registry)
+        self.statements = Histogram(
+            "statsgraph_sql_statements_per_request", "SQL statements run by one request",
+            registry=self.registry, buckets=(0, 1, 2, 3, 5, 8, 13, 21, 34, 55),
+        )
+        self.registry.register(_CacheCollector(cache))
+
+    def extension(self) -> type[SchemaExtension]:
+        metrics = self
+
+        class RecordMetrics(SchemaExtension):
+            def on_operation(self) -> Iterator[None]:
+                started = time.perf_counter()
+                yield
+                ec = self.execution_context
+                metrics.latency.labels(ec.operation_name or "anonymous").observe(time.perf_counter() - started)
+                for error in getattr(ec.result, "errors", None) or ():
+                    code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                    metrics.errors.labels(code).inc()
+
+        return RecordMetrics
+
+
+class _CacheCollector:
+    def __init__(self, cache: FieldCacheStore) -> None:
+        self._cache = cache
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        hits = CounterMetricFamily("statsgraph_cache_hits", "Field cache hits", labels=["field"])
+        misses = CounterMetricFamily("statsgraph_cache_misses", "Field cache misses", labels=["field"])
+        for name, n in self._cache.counters.hits.items():
+            hits.add_metric([name], n)
+        for name, n in self._cache.counters.misses.items():
+            misses.add_metric([name], n)
+        yield hits
+        yield misses
+
+
+__all__ = ["Metrics"]

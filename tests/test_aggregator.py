@@ -1,0 +1,131 @@
+"""The aggregator: same meaning as the reference, idempotent, safe when run twice at once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers
+from statsgraph.db.calendar import BusinessCalendar
+from statsgraph.db.engine import make_engine, make_session_factory
+from statsgraph.db.models import STATS_TABLES, StatsDaily, StatsDailyModel, StatsUserDaily
+from tests import reference as ref
+from tests.conftest import create_tables, fresh_database_url
+from tests.factories import edge_case_dataset, insert_dataset
+from tests.states import set_state
+from tests.test_figures_http import NOW
+
+TZ = "America/New_York"
+VOLATILE = {"created_at", "updated_at"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    url = fresh_database_url(request.param, request, tmp_path_factory)
+    await create_tables(url)
+    ds = edge_case_dataset(now=NOW, tz=TZ)
+    engine = make_engine(url)
+    async with make_session_factory(engine)() as session:
+        await insert_dataset(session, ds)
+    await engine.dispose()
+    return url, ds
+
+
+def writer(url: str):  # noqa: ANN201
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        serialise_sqlite_writers(engine)
+    return engine
+
+
+async def snapshot(url: str) -> dict[str, list[tuple]]:
+    engine = make_engine(url)
+    out = {}
+    async with engine.connect() as conn:
+        for model in STATS_TABLES:
+            cols = [c for c in model.__table__.columns if c.name not in VOLATILE]
+            rows = (await conn.execute(select(*cols).order_by(*cols[:3]))).all()
+            out[model.__tablename__] = [tuple(r) for r in rows]
+    await engine.dispose()
+    return out
+
+
+async def test_tables_match_the_reference(world) -> None:  # noqa: ANN001
+    url, ds = world
+    calendar = BusinessCalendar(TZ, clock=lambda: NOW)
+    engine = writer(url)
+    report = await aggregate(engine, calendar=calendar)
+    await engine.dispose()
+    today = calendar.today()
+    assert report.last_day == today - timedelta(days=1)
+    want = {d["date"]: d for d in ref.daily(ds, user_id=None, first_day=report.first_day, last_day=report.last_day, tz=TZ)}
+    engine = make_engine(url)
+    async with make_session_factory(engine)() as session:
+        rows = (await session.scalars(select(StatsDaily))).all()
+        model_rows = (await session.scalars(select(StatsDailyModel))).all()
+    await engine.dispose()
+    assert len(rows) == len(want) == report.days
+    for row in rows:
+        day = calendar.date_of(row.date)
+        assert calendar.day_start(day) == row.date
+        w = want[day]
+        assert (row.total_requests, row.error_requests, row.input_tokens, row.output_tokens,
+                row.cache_creation_tokens, row.cache_read_tokens, row.fallback_count,
+                row.unique_models, row.unique_providers) == (
+            w["requests"], w["error_requests"], w["input_tokens"], w["output_tokens"],
+            w["cache_creation_tokens"], w["cache_read_tokens"], w["fallback_count"],
+            w["unique_models"], w["unique_providers"]), day
+        assert row.total_cost == pytest.approx(w["cost"], rel=1e-9, abs=1e-12)
+        assert row.avg_response_time_ms / 1000 == pytest.approx(w["avg_response_time"], rel=1e-9, abs=1e-12)
+        breakdown = sorted((m.model, m.total_requests) for m in model_rows if m.date == row.date)
+        assert breakdown == sorted((b["model"], b["requests"]) for b in w["model_breakdown"]), day
+
+
+async def test_twice_gives_the_same_tables(world) -> None:  # noqa: ANN001
+    url, _ = world
+    calendar = BusinessCalendar(TZ, clock=lambda: NOW)
+    engine = writer(url)
+    await aggregate(engine, calendar=calendar)
+    first = await snapshot(url)
+    await aggregate(engine, calendar=calendar, backfill_days=400)
+    second = await snapshot(url)
+    await engine.dispose()
+    assert first == second
+    assert first["stats_daily"] and first["stats_daily_model"] and first["stats_user_daily"]
+
+
+async def test_two_at_once_give_the_same_tables(world) -> None:  # noqa: ANN001
+    url, _ = world
+    calendar = BusinessCalendar(TZ, clock=lambda: NOW)
+    engine = writer(url)
+    await aggregate(engine, calendar=calendar)
+    alone = await snapshot(url)
+    await engine.dispose()
+    await set_state(url, tz=TZ, now=NOW, state="never")
+    a, b = writer(url), writer(url)
+    await asyncio.gather(
+        aggregate(a, calendar=calendar, backfill_days=400), aggregate(b, calendar=calendar, backfill_days=400)
+    )
+    await a.dispose()
+    await b.dispose()
+    assert await snapshot(url) == alone
+
+
+async def test_fills_only_missing_days_and_backfill_repairs(world) -> None:  # noqa: ANN001
+    url, _ = world
+    calendar = BusinessCalendar(TZ, clock=lambda: NOW)
+    await set_state(url, tz=TZ, now=NOW, state="gaps")
+    engine = writer(url)
+    report = await aggregate(engine, calendar=calendar)
+    assert report.days == 4  # the four holes, nothing else
+    complete = await snapshot(url)
+    day = calendar.day_start(calendar.today() - timedelta(days=2))
+    async with engine.begin() as conn:
+        await conn.execute(update(StatsDaily).where(StatsDaily.date == day).values(total_requests=999_999))
+        await conn.execute(update(StatsUserDaily).where(StatsUserDaily.date == day).values(total_requests=7))
+    await aggregate(engine, calendar=calendar, backfill_days=3)
+    await engine.dispose()
+    assert await snapshot(url) == complete

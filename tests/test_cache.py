@@ -1,0 +1,173 @@
+"""The field cache, on a real Redis: scoped keys, hits without SQL, TTLs, no stampede,
+Redis outages, and sharing between processes."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from statsgraph.db.engine import count_statements, make_engine, make_session_factory
+from tests.conftest import SECRET, Api, app_client, create_tables, settings_for, token_for
+from tests.factories import edge_case_dataset, insert_dataset
+from tests.states import set_state
+from tests.test_figures_http import DAYS, FULL_DOC, NOW, assert_same, expected_full, pick_users
+
+TZ = "Asia/Shanghai"
+SHORT = "{ dashboardStats { today { requests cost } allTime { requests totalTokens } } providerStatus { name requests } }"
+
+
+@pytest.fixture(scope="module")
+async def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('cache') / 'db.sqlite'}"
+    await create_tables(url)
+    ds = edge_case_dataset(now=NOW, tz=TZ)
+    engine = make_engine(url)
+    async with make_session_factory(engine)() as session:
+        await insert_dataset(session, ds)
+    await engine.dispose()
+    await set_state(url, tz=TZ, now=NOW, state="complete")
+    return url, ds
+
+
+async def flush(url: str) -> None:
+    r = aioredis.from_url(url)
+    await r.flushdb()
+    await r.aclose()
+
+
+async def test_no_viewer_is_served_another_scopes_figures(world, redis_server) -> None:  # noqa: ANN001
+    url, ds = world
+    admin, alice, bob = pick_users(ds)
+    settings = settings_for(url, tz=TZ, redis_url=redis_server.url)
+    viewers = {"admin": (admin.id, None, True), "alice": (alice.id, alice.id, False), "bob": (bob.id, bob.id, False)}
+    wants = {name: expected_full(ds, scope, TZ, admin=is_admin) for name, (_, scope, is_admin) in viewers.items()}
+    for order in itertools.permutations(viewers):
+        await flush(redis_server.url)
+        async for client in app_client(settings, NOW):
+            for _round in range(2):  # cold, then warm: every entry now exists for every scope
+                for name in order:
+                    viewer_id = viewers[name][0]
+                    got = await Api(client, token_for(viewer_id, settings)).query(FULL_DOC, {"days": DAYS})
+                    assert_same(got, wants[name], f"{'/'.join(order)}:{name}")
+        # An admin reading a user's scope shares that user's entries, never the global ones.
+        async for client in app_client(settings, NOW):
+            got = await Api(client, token_for(admin.id, settings)).query(FULL_DOC, {"days": DAYS, "userId": alice.id})
+            assert_same(got, expected_full(ds, alice.id, TZ, admin=True), "admin-as-alice")
+
+
+async def test_hit_equals_miss_runs_no_sql_and_expires(world, redis_server) -> None:  # noqa: ANN001
+    url, ds = world
+    admin, _, _ = pick_users(ds)
+    await flush(redis_server.url)
+    settings = settings_for(url, tz=TZ, redis_url=redis_server.url, ttl_dashboard_global=1, ttl_provider_status=1)
+    async for client in app_client(settings, NOW):
+        api = Api(client, token_for(admin.id, settings))
+        async with count_statements() as cold:
+            first = await api.post(SHORT)
+        async with count_statements() as warm:
+            second = await api.post(SHORT)
+        assert first.json()["data"] == second.json()["data"]
+        assert cold.count > 1
+        assert warm.count == 1  # authentication only
+        assert "max-age=1" in second.headers["cache-control"]
+        computed = second.json()["extensions"]["cache"]["computedAt"]
+        assert set(computed) == {"dashboardStats.today", "dashboardStats.allTime", "providerStatus"}
+        await asyncio.sleep(1.2)
+        async with count_statements() as expired:
+            third = await api.post(SHORT)
+        assert expired.count == cold.count
+        assert third.json()["data"] == first.json()["data"]
+        assert third.json()["extensions"]["cache"]["computedAt"] != computed
+
+
+async def test_concurrent_cold_misses_compute_once(world, redis_server) -> None:  # noqa: ANN001
+    url, ds = world
+    admin, _, _ = pick_users(ds)
+    await flush(redis_server.url)
+    settings = settings_for(url, tz=TZ, redis_url=redis_server.url)
+    async for client in app_client(settings, NOW):
+        store = client._transport.app.state.runtime.cache  # type: ignore[attr-defined]
+        api = Api(client, token_for(admin.id, settings))
+        bodies = await asyncio.gather(*(api.query(SHORT) for _ in range(50)))
+        assert all(b == bodies[0] for b in bodies)
+        assert store.counters.misses == {
+            "DashboardStats.today": 1, "DashboardStats.allTime": 1, "Query.providerStatus": 1
+        }
+
+
+async def test_redis_outage_is_not_an_outage(world, redis_server) -> None:  # noqa: ANN001
+    url, ds = world
+    admin, _, _ = pick_users(ds)
+    await flush(redis_server.url)
+    settings = settings_for(url, tz=TZ, redis_url=redis_server.url, redis_breaker_seconds=0.5)
+    want = None
+    async for client in app_client(settings, NOW):
+        api = Api(client, token_for(admin.id, settings))
+        want = await api.query(SHORT)
+        redis_server.stop()
+        try:
+            for _ in range(6):
+                started = time.monotonic()
+                got = await api.query(SHORT)
+                assert got == want
+                assert time.monotonic() - started < 2.0
+                await asyncio.sleep(0.2)  # let the breaker close and probe again
+        finally:
+            redis_server.start()
+        # Back: entries are written again and read from Redis.
+        await api.query(SHORT)
+        async with count_statements() as warm:
+            assert await api.query(SHORT) == want
+        assert warm.count == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_two_processes_share_entries(world, redis_server) -> None:  # noqa: ANN001
+    url, ds = world
+    admin, _, _ = pick_users(ds)
+    await flush(redis_server.url)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET_KEY": SECRET, "APP_TIMEZONE": TZ,
+           "REDIS_URL": redis_server.url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "statsgraph.server.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        settings = settings_for(url, tz=TZ, redis_url=redis_server.url)
+        token = token_for(admin.id, settings)
+        query = "{ dashboardStats { allTime { requests totalTokens } } }"
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as other:
+            for _ in range(100):
+                try:
+                    r = await other.post("/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"})
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the second process did not start")
+        assert r.status_code == 200 and "errors" not in r.json(), r.text
+        # This process has never computed it: its answer comes from the other's entry.
+        # (The other process runs on the real clock, so this one does too.)
+        async for client in app_client(settings):
+            async with count_statements() as counter:
+                mine = await Api(client, token).query(query)
+            assert mine == r.json()["data"]
+            assert counter.count == 1
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
