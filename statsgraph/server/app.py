@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from strawberry.fastapi import GraphQLRouter
 
 from .. import __version__
 from ..db.calendar import BusinessCalendar
@@ -27,6 +26,7 @@ from ..schema import build_schema
 from .auth import AuthError, authenticate, bearer_token
 from .http_cache import CacheHints
 from .metrics import Metrics
+from .persisted import PersistedQueryRouter, load_manifest
 from .settings import Settings
 
 log = logging.getLogger("statsgraph.server")
@@ -110,8 +110,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         introspection=settings.introspection,
         extra_extensions=[CacheHints, metrics.extension()],
     )
-    router: GraphQLRouter[Any, None] = GraphQLRouter(
-        schema, context_getter=get_context, graphql_ide="graphiql" if settings.introspection else None
+    router = PersistedQueryRouter(
+        schema,
+        context_getter=get_context,
+        graphql_ide="graphiql" if settings.introspection else None,
+        manifest=load_manifest(settings.persisted_manifest),
+        shared=rt.shared,
+        only_persisted=settings.persisted_only,
     )
 
     @asynccontextmanager

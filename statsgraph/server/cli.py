@@ -24,6 +24,19 @@ def cmd_export_schema(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_manifest(args: argparse.Namespace) -> int:
+    import json
+
+    from .persisted import build_manifest
+
+    manifest = build_manifest(Path(args.operations))
+    if not manifest:
+        print(f"no *.graphql files in {args.operations}", file=sys.stderr)
+        return 1
+    sys.stdout.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
 def cmd_db_init(_args: argparse.Namespace) -> int:
     from ..db.engine import make_engine
     from ..db.setup import init_database
@@ -218,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_token)
 
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(func=cmd_export_schema)
+
+    m = sub.add_parser("export-manifest", help="print the persisted-operation manifest (hash → document)")
+    m.add_argument("--operations", default="operations", help="folder of *.graphql operations")
+    m.set_defaults(func=cmd_export_manifest)
     return p
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -55,6 +56,11 @@ class Settings(BaseSettings):
     introspection: bool = True
     cors_origins: list[str] = Field(default_factory=list)
 
+    # Persisted operations: a manifest (hash → document, `statsgraph export-manifest`), and the
+    # lock-down that refuses any other document.
+    persisted_manifest: Path | None = None
+    persisted_only: bool = False
+
     @field_validator("database_url", "database_read_url")
     @classmethod
     def _async_driver(cls, value: str | None) -> str | None:
@@ -87,6 +93,12 @@ class Settings(BaseSettings):
                 "(or run `statsgraph demo` for the self-contained demo)"
             )
         return secret
+
+    @model_validator(mode="after")
+    def _lockdown_needs_manifest(self) -> "Settings":
+        if self.persisted_only and self.persisted_manifest is None:
+            raise ValueError("PERSISTED_ONLY needs PERSISTED_MANIFEST (the operations it may run)")
+        return self
 
     @property
     def read_url(self) -> str:

@@ -1,0 +1,111 @@
+"""Persisted operations: Apollo's automatic persisted queries (APQ), a manifest of the
+dashboard's own operations, and a lock-down mode that runs nothing else.
+
+APQ lets a client send only `extensions.persistedQuery.sha256Hash` (over GET, so HTTP caches can
+keep the answer); an unknown hash gets PERSISTED_QUERY_NOT_FOUND and the client retries with the
+document, which is then remembered in the shared cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLRequestData
+
+from ..resolvers.cache.backends import SharedCache
+
+APQ_TTL_SECONDS = 7 * 24 * 3600
+
+
+class PersistedQueryError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def sha256_hex(document: str) -> str:
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+def build_manifest(operations_dir: Path) -> dict[str, str]:
+    """hash → document for every `*.graphql` file of the directory."""
+    docs = [p.read_text() for p in sorted(operations_dir.glob("*.graphql"))]
+    return {sha256_hex(d): d for d in docs}
+
+
+def load_manifest(path: Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    data = json.loads(path.read_text())
+    bad = [h for h, doc in data.items() if sha256_hex(doc) != h]
+    if bad:
+        raise ValueError(f"persisted manifest {path}: entries whose hash does not match: {bad[:3]}")
+    return data
+
+
+class PersistedQueryRouter(GraphQLRouter):
+    def __init__(
+        self, *args: Any, manifest: dict[str, str], shared: SharedCache, only_persisted: bool, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._manifest = manifest
+        self._shared = shared
+        self._only_persisted = only_persisted
+
+    async def run(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            return await super().run(*args, **kwargs)
+        except PersistedQueryError as exc:
+            return JSONResponse(
+                {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
+                status_code=200,
+                headers={"Cache-Control": "no-store"},
+            )
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        if isinstance(data, list):
+            return [await self._resolve(item) for item in data]
+        return await self._resolve(data)
+
+    async def _resolve(self, data: GraphQLRequestData) -> GraphQLRequestData:
+        persisted = (data.extensions or {}).get("persistedQuery")
+        if not isinstance(persisted, dict):
+            if self._only_persisted:
+                self._refuse_adhoc(data.query)
+            return data
+        digest = persisted.get("sha256Hash")
+        if not isinstance(digest, str) or len(digest) != 64:
+            raise PersistedQueryError("BAD_USER_INPUT", "persistedQuery.sha256Hash must be a sha256 hex digest")
+        if data.query is not None:
+            if sha256_hex(data.query) != digest:
+                raise PersistedQueryError("BAD_USER_INPUT", "persistedQuery.sha256Hash does not match the query")
+            if self._only_persisted:
+                self._refuse_adhoc(data.query)
+            else:
+                await self._shared.set("statsgraph:apq:" + digest, data.query.encode(), APQ_TTL_SECONDS)
+            return data
+        document = self._manifest.get(digest)
+        if document is None and not self._only_persisted:
+            raw = await self._shared.get("statsgraph:apq:" + digest)
+            document = raw.decode() if raw else None
+        if document is None:
+            raise PersistedQueryError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+        data.query = document
+        return data
+
+    def _refuse_adhoc(self, query: str | None) -> None:
+        if query is None or sha256_hex(query) not in self._manifest:
+            raise PersistedQueryError(
+                "PERSISTED_QUERY_REQUIRED",
+                "This server only runs the persisted operations of its manifest; "
+                "send extensions.persistedQuery.sha256Hash of one of them.",
+            )
+
+
+__all__ = ["PersistedQueryRouter", "build_manifest", "load_manifest", "sha256_hex"]
