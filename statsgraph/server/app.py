@@ -25,6 +25,7 @@ from ..resolvers.context import UNAVAILABLE, Context
 from ..schema import build_schema
 from .auth import AuthError, authenticate, bearer_token
 from .http_cache import CacheHints
+from .legacy import make_legacy_router
 from .metrics import Metrics
 from .persisted import PersistedQueryRouter, load_manifest
 from .settings import Settings
@@ -157,6 +158,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         )
 
     app.include_router(router, prefix="/graphql")
+    app.include_router(make_legacy_router(schema, get_context))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
