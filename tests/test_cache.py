@@ -171,3 +171,19 @@ async def test_two_processes_share_entries(world, redis_server) -> None:  # noqa
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+async def test_admin_only_fields_stay_forbidden_with_a_warm_cache(world, redis_server) -> None:  # noqa: ANN001
+    url, ds = world
+    admin, alice, _ = pick_users(ds)
+    await flush(redis_server.url)
+    settings = settings_for(url, tz=TZ, redis_url=redis_server.url)
+    query = "query($u: ID) { dashboardStats(userId: $u) { users { total } systemHealth { errorRate totalRequests } } }"
+    async for client in app_client(settings, NOW):
+        # The admin warms the entries of alice's scope...
+        warm = await Api(client, token_for(admin.id, settings)).query(query, {"u": alice.id})
+        assert warm["dashboardStats"]["systemHealth"] is not None
+        # ...and alice, whose scope those entries belong to, still may not read the fields.
+        body = (await Api(client, token_for(alice.id, settings)).post(query, {"u": alice.id})).json()
+        assert body["data"]["dashboardStats"] == {"users": None, "systemHealth": None}
+        assert sorted(e["extensions"]["code"] for e in body["errors"]) == ["FORBIDDEN", "FORBIDDEN"]

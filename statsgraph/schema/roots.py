@@ -14,6 +14,7 @@ from ..resolvers.cache import FieldCache
 from ..resolvers.context import Context
 from ..resolvers.dashboard import figures_for
 from ..resolvers.periods import NamedPeriod
+from ..resolvers.permissions import IsAdmin
 from ..resolvers.selection import selected_names
 from .objects import (
     ActiveCount,
@@ -84,6 +85,7 @@ class DashboardStats:
     @strawberry.field(
         description="Users (not deleted / also active). ADMIN only; null in a user scope.",
         extensions=[FieldCache("dashboard")],
+        permission_classes=[IsAdmin],
     )
     async def users(self, info: Ctx) -> ActiveCount | None:
         return await dashboard.users(info.context, self.scope)
@@ -91,6 +93,7 @@ class DashboardStats:
     @strawberry.field(
         description="Gateway health in the query's scope. ADMIN only.",
         extensions=[FieldCache("dashboard")],
+        permission_classes=[IsAdmin],
     )
     async def system_health(self, info: Ctx) -> SystemHealth | None:
         return await dashboard.system_health(info.context, self.scope)

@@ -1,0 +1,24 @@
+"""Field permissions. They run outside the field cache (strawberry makes a permission the
+outermost extension), so a cached value is never served to a viewer who may not see the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from .errors import Forbidden
+
+
+class IsAdmin(BasePermission):
+    message = "This field is visible to administrators only"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.require_viewer().is_admin
+
+    def on_unauthorized(self) -> None:
+        raise Forbidden(self.message)
+
+
+__all__ = ["IsAdmin"]

@@ -1,0 +1,119 @@
+"""What a query may cost is bounded before execution; probes, metrics and CORS behave."""
+
+from __future__ import annotations
+
+import pytest
+
+from statsgraph.db.engine import count_statements, make_engine, make_session_factory
+from tests.conftest import Api, app_client, create_tables, settings_for, token_for, utc
+from tests.factories import edge_case_dataset, insert_dataset
+
+NOW = utc(2026, 3, 10, 15, 30)
+
+
+@pytest.fixture(scope="module")
+async def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('limits') / 'db.sqlite'}"
+    await create_tables(url)
+    ds = edge_case_dataset(now=NOW, tz="Asia/Shanghai")
+    engine = make_engine(url)
+    async with make_session_factory(engine)() as session:
+        await insert_dataset(session, ds)
+    await engine.dispose()
+    admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
+    return url, admin
+
+
+async def run(url: str, admin_id: str, query: str, **overrides: object) -> tuple[int, dict, int]:
+    settings = settings_for(url, **overrides)
+    async for client in app_client(settings, NOW):
+        async with count_statements() as counter:
+            response = await Api(client, token_for(admin_id, settings)).post(query)
+        return response.status_code, response.json(), counter.count
+    raise AssertionError
+
+
+async def test_depth_limit(world) -> None:  # noqa: ANN001
+    url, admin = world
+    deep = "{ dailyStats { days { modelBreakdown { model } } } }"  # depth 4
+    status, body, _ = await run(url, admin.id, deep, max_query_depth=4)
+    assert status == 200 and "errors" not in body
+    status, body, statements = await run(url, admin.id, deep, max_query_depth=3)
+    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    assert statements <= 1  # refused before any resolver ran (authentication aside)
+
+
+async def test_alias_limit(world) -> None:  # noqa: ANN001
+    url, admin = world
+    ok = "{ " + " ".join(f"a{i}: viewer {{ id }}" for i in range(5)) + " }"
+    over = "{ " + " ".join(f"a{i}: dashboardStats {{ today {{ requests }} }}" for i in range(40)) + " }"
+    assert "errors" not in (await run(url, admin.id, ok, max_aliases=10))[1]
+    status, body, statements = await run(url, admin.id, over, max_aliases=10)
+    assert "aliases found" in body["errors"][0]["message"].lower()
+    assert statements <= 1
+
+
+async def test_token_limit(world) -> None:  # noqa: ANN001
+    url, admin = world
+    over = "{ " + " ".join("viewer { id username email role }" for _ in range(200)) + " }"
+    body = (await run(url, admin.id, over, max_tokens=500))[1]
+    assert "token" in body["errors"][0]["message"].lower()
+    assert "errors" not in (await run(url, admin.id, "{ viewer { id } }", max_tokens=500))[1]
+
+
+async def test_body_size_limit(world) -> None:  # noqa: ANN001
+    url, admin = world
+    settings = settings_for(url, max_body_bytes=2000)
+    async for client in app_client(settings, NOW):
+        big = "{ viewer { id } }" + " " * 5000
+        r = await client.post("/graphql", json={"query": big})
+        assert r.status_code == 413
+        assert r.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+        r = await client.post("/graphql", json={"query": "{ viewer { id } }"},
+                              headers={"Authorization": f"Bearer {token_for(admin.id, settings)}"})
+        assert r.status_code == 200
+
+
+async def test_introspection_can_be_switched_off(world) -> None:  # noqa: ANN001
+    url, admin = world
+    assert "errors" not in (await run(url, admin.id, "{ __schema { queryType { name } } }"))[1]
+    body = (await run(url, admin.id, "{ __schema { queryType { name } } }", introspection=False))[1]
+    assert "introspection" in body["errors"][0]["message"].lower()
+
+
+async def test_cors_is_off_by_default_and_configurable(world) -> None:  # noqa: ANN001
+    url, _ = world
+    preflight = {"Origin": "https://dash.example", "Access-Control-Request-Method": "POST"}
+    async for client in app_client(settings_for(url), NOW):
+        r = await client.options("/graphql", headers=preflight)
+        assert "access-control-allow-origin" not in r.headers
+    async for client in app_client(settings_for(url, cors_origins=["https://dash.example"]), NOW):
+        r = await client.options("/graphql", headers=preflight)
+        assert r.headers["access-control-allow-origin"] == "https://dash.example"
+
+
+async def test_probes_and_metrics(world) -> None:  # noqa: ANN001
+    url, admin = world
+    settings = settings_for(url)
+    async for client in app_client(settings, NOW):
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200 and ready.json() == {"database": "ok", "cache": "memory"}
+        api = Api(client, token_for(admin.id, settings))
+        await api.post("query Dash { dashboardStats { today { requests } } }")
+        await api.post("query Dash { dashboardStats { today { requests } } }")
+        await api.post("{ recentRequests(limit: 0) { id } }")
+        text = (await client.get("/metrics")).text
+        assert 'statsgraph_request_seconds_count{operation="Dash"} 2.0' in text
+        assert 'statsgraph_cache_misses_total{field="DashboardStats.today"} 1.0' in text
+        assert 'statsgraph_cache_hits_total{field="DashboardStats.today"} 1.0' in text
+        assert 'statsgraph_errors_total{code="BAD_USER_INPUT"} 1.0' in text
+        assert "statsgraph_sql_statements_per_request_count 3.0" in text
+
+    # A database that cannot be reached: not ready, and queries answer SERVICE_UNAVAILABLE.
+    broken = settings_for("sqlite+aiosqlite:////nonexistent-dir/none.db")
+    async for client in app_client(broken, NOW):
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        body = (await Api(client, token_for(admin.id, broken)).post("{ viewer { id } }")).json()
+        assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
