@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -31,17 +31,18 @@ def build_schema(
     max_aliases: int = 30,
     max_tokens: int = 2_000,
     introspection: bool = True,
-    extra_extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
+    extra_extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> strawberry.Schema:
-    extensions: list[type[SchemaExtension] | SchemaExtension] = [
-        QueryDepthLimiter(max_depth=max_depth),
-        MaxAliasesLimiter(max_alias_count=max_aliases),
-        MaxTokensLimiter(max_token_count=max_tokens),
+    # Factories, not instances: extensions keep per-request state.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
         *extra_extensions,
-        MaskInternalErrors(),
+        MaskInternalErrors,
     ]
     if not introspection:
-        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return StatsSchema(query=Query, extensions=extensions)
 
 
