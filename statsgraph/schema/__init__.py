@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -16,6 +17,7 @@ from strawberry.extensions import (
 
 from .errors import MaskInternalErrors
 from .roots import Query
+from .scalars import SCALAR_MAP
 
 
 class StatsSchema(strawberry.Schema):
@@ -43,7 +45,7 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return StatsSchema(query=Query, extensions=extensions)
+    return StatsSchema(query=Query, extensions=extensions, config=StrawberryConfig(scalar_map=SCALAR_MAP))
 
 
 def export_sdl() -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
+
+BigInt = NewType("BigInt", int)
 
 
 def _parse_bigint(value: object) -> int:
@@ -13,8 +16,7 @@ def _parse_bigint(value: object) -> int:
     return int(value)
 
 
-BigInt = strawberry.scalar(
-    NewType("BigInt", int),
+BIGINT_SCALAR: ScalarDefinition = strawberry.scalar(
     name="BigInt",
     description=(
         "An integer that may exceed 32 bits (token and request totals), sent as a JSON number. "
@@ -24,4 +26,6 @@ BigInt = strawberry.scalar(
     parse_value=_parse_bigint,
 )
 
-__all__ = ["BigInt"]
+SCALAR_MAP = {BigInt: BIGINT_SCALAR}
+
+__all__ = ["BIGINT_SCALAR", "SCALAR_MAP", "BigInt"]
