@@ -124,7 +124,13 @@ class PostgresServer:
 
     def _as_server_user(self) -> list[str]:
         # PostgreSQL refuses to run as root.
-        return ["runuser", "-u", PG_USER, "--"] if os.geteuid() == 0 else []
+        if os.geteuid() != 0:
+            return []
+        runuser = shutil.which("runuser", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+        if runuser is None:
+            raise ServerError("running as root, and runuser (util-linux) is needed to run PostgreSQL as "
+                              f"{PG_USER!r}, but it was not found")
+        return [runuser, "-u", PG_USER, "--"]
 
     def _init(self) -> None:
         bindir = _pg_bindir()
