@@ -38,7 +38,9 @@ def business_date(
             if nxt.since is not None
         ]
         shift = case(*whens, else_=_quoted(f"{offsets[-1].minutes:+d} minutes"))
-    return func.date(column, shift)
+    # SQLite rounds date arithmetic to milliseconds, which would carry 23:59:59.9995+ into the
+    # next day; offsets are whole minutes, so dropping the fraction never changes the date.
+    return func.date(func.substr(column, 1, 19), shift)
 
 
 def as_date(value: object) -> date:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from graphql import parse, print_ast
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 
@@ -33,9 +34,14 @@ def sha256_hex(document: str) -> str:
 
 
 def build_manifest(operations_dir: Path) -> dict[str, str]:
-    """hash → document for every `*.graphql` file of the directory."""
-    docs = [p.read_text() for p in sorted(operations_dir.glob("*.graphql"))]
-    return {sha256_hex(d): d for d in docs}
+    """hash → document for every `*.graphql` file of the directory, under the hash of the file's
+    text and of its printed form (what graphql-js `print` sends), so clients may send either."""
+    manifest: dict[str, str] = {}
+    for path in sorted(operations_dir.glob("*.graphql")):
+        text = path.read_text()
+        for form in (text, print_ast(parse(text))):
+            manifest[sha256_hex(form)] = form
+    return manifest
 
 
 def load_manifest(path: Path | None) -> dict[str, str]:
@@ -66,6 +72,10 @@ class PersistedQueryRouter(GraphQLRouter):
                 status_code=200,
                 headers={"Cache-Control": "no-store"},
             )
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET that carries only a persisted-query hash is an operation, not a browser.
+        return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         data = await super().parse_http_body(request)
