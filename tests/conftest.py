@@ -3,8 +3,9 @@ client per role."""
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,7 +20,6 @@ from statsgraph.server.settings import Settings
 from tests.servers import PostgresServer, RedisServer, available, skip_or_fail
 
 SECRET = "test-secret-0123456789abcdef0123456789"
-_names = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +45,8 @@ def fresh_database_url(kind: str, request: pytest.FixtureRequest, tmp_path_facto
         path: Path = tmp_path_factory.mktemp("db") / "stats.db"
         return f"sqlite+aiosqlite:///{path}"
     server: PostgresServer = request.getfixturevalue("postgres")
-    return server.create_database(f"t{next(_names)}")
+    # Unique names: this module is imported twice (as pytest's conftest and as tests.conftest).
+    return server.create_database(f"t_{uuid.uuid4().hex[:12]}")
 
 
 async def create_tables(url: str) -> None:
@@ -88,13 +89,18 @@ class Api:
         return body["data"]
 
 
+@asynccontextmanager
 async def app_client(settings: Settings, now: datetime | None = None) -> AsyncIterator[httpx.AsyncClient]:
     runtime = make_runtime(settings, clock=(lambda: now) if now else None)
     app = create_app(settings, runtime=runtime)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield client
-    await runtime.engine.dispose()
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+    finally:
+        await runtime.engine.dispose()
+        if hasattr(runtime.shared, "close"):
+            await runtime.shared.close()
 
 
 def token_for(user_id: str, settings: Settings) -> str:

@@ -52,14 +52,14 @@ async def test_no_viewer_is_served_another_scopes_figures(world, redis_server) -
     wants = {name: expected_full(ds, scope, TZ, admin=is_admin) for name, (_, scope, is_admin) in viewers.items()}
     for order in itertools.permutations(viewers):
         await flush(redis_server.url)
-        async for client in app_client(settings, NOW):
+        async with app_client(settings, NOW) as client:
             for _round in range(2):  # cold, then warm: every entry now exists for every scope
                 for name in order:
                     viewer_id = viewers[name][0]
                     got = await Api(client, token_for(viewer_id, settings)).query(FULL_DOC, {"days": DAYS})
                     assert_same(got, wants[name], f"{'/'.join(order)}:{name}")
         # An admin reading a user's scope shares that user's entries, never the global ones.
-        async for client in app_client(settings, NOW):
+        async with app_client(settings, NOW) as client:
             got = await Api(client, token_for(admin.id, settings)).query(FULL_DOC, {"days": DAYS, "userId": alice.id})
             assert_same(got, expected_full(ds, alice.id, TZ, admin=True), "admin-as-alice")
 
@@ -69,7 +69,7 @@ async def test_hit_equals_miss_runs_no_sql_and_expires(world, redis_server) -> N
     admin, _, _ = pick_users(ds)
     await flush(redis_server.url)
     settings = settings_for(url, tz=TZ, redis_url=redis_server.url, ttl_dashboard_global=1, ttl_provider_status=1)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         api = Api(client, token_for(admin.id, settings))
         async with count_statements() as cold:
             first = await api.post(SHORT)
@@ -94,7 +94,7 @@ async def test_concurrent_cold_misses_compute_once(world, redis_server) -> None:
     admin, _, _ = pick_users(ds)
     await flush(redis_server.url)
     settings = settings_for(url, tz=TZ, redis_url=redis_server.url)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         store = client._transport.app.state.runtime.cache  # type: ignore[attr-defined]
         api = Api(client, token_for(admin.id, settings))
         bodies = await asyncio.gather(*(api.query(SHORT) for _ in range(50)))
@@ -110,7 +110,7 @@ async def test_redis_outage_is_not_an_outage(world, redis_server) -> None:  # no
     await flush(redis_server.url)
     settings = settings_for(url, tz=TZ, redis_url=redis_server.url, redis_breaker_seconds=0.5)
     want = None
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         api = Api(client, token_for(admin.id, settings))
         want = await api.query(SHORT)
         redis_server.stop()
@@ -123,7 +123,8 @@ async def test_redis_outage_is_not_an_outage(world, redis_server) -> None:  # no
                 await asyncio.sleep(0.2)  # let the breaker close and probe again
         finally:
             redis_server.start()
-        # Back: entries are written again and read from Redis.
+        # Back, once the breaker closes: entries are written again and read from Redis.
+        await asyncio.sleep(0.6)
         await api.query(SHORT)
         async with count_statements() as warm:
             assert await api.query(SHORT) == want
@@ -163,7 +164,7 @@ async def test_two_processes_share_entries(world, redis_server) -> None:  # noqa
         assert r.status_code == 200 and "errors" not in r.json(), r.text
         # This process has never computed it: its answer comes from the other's entry.
         # (The other process runs on the real clock, so this one does too.)
-        async for client in app_client(settings):
+        async with app_client(settings) as client:
             async with count_statements() as counter:
                 mine = await Api(client, token).query(query)
             assert mine == r.json()["data"]
@@ -179,7 +180,7 @@ async def test_admin_only_fields_stay_forbidden_with_a_warm_cache(world, redis_s
     await flush(redis_server.url)
     settings = settings_for(url, tz=TZ, redis_url=redis_server.url)
     query = "query($u: ID) { dashboardStats(userId: $u) { users { total } systemHealth { errorRate totalRequests } } }"
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         # The admin warms the entries of alice's scope...
         warm = await Api(client, token_for(admin.id, settings)).query(query, {"u": alice.id})
         assert warm["dashboardStats"]["systemHealth"] is not None

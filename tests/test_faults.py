@@ -36,7 +36,7 @@ async def test_postgres_restart_during_traffic(own_postgres: PostgresServer) -> 
     await engine.dispose()
     admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
     settings = settings_for(url, ttl_dashboard_global=1)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         api = Api(client, token_for(admin.id, settings))
         healthy = await api.query(QUERY)
 

@@ -170,7 +170,7 @@ async def test_every_figure_matches_the_reference(loaded, tz: str, state: str) -
     await set_state(url, tz=tz, now=NOW, state=state)
     settings = settings_for(url, tz=tz)
     admin, user, other = pick_users(ds)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         as_admin = Api(client, token_for(admin.id, settings))
         as_user = Api(client, token_for(user.id, settings))
 

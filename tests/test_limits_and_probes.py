@@ -26,19 +26,18 @@ async def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 async def run(url: str, admin_id: str, query: str, **overrides: object) -> tuple[int, dict, int]:
     settings = settings_for(url, **overrides)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         async with count_statements() as counter:
             response = await Api(client, token_for(admin_id, settings)).post(query)
         return response.status_code, response.json(), counter.count
-    raise AssertionError
 
 
 async def test_depth_limit(world) -> None:  # noqa: ANN001
     url, admin = world
-    deep = "{ dailyStats { days { modelBreakdown { model } } } }"  # depth 4
-    status, body, _ = await run(url, admin.id, deep, max_query_depth=4)
+    deep = "{ dailyStats { days { modelBreakdown { model } } } }"  # depth 3 (root fields are 0)
+    status, body, _ = await run(url, admin.id, deep, max_query_depth=3)
     assert status == 200 and "errors" not in body
-    status, body, statements = await run(url, admin.id, deep, max_query_depth=3)
+    status, body, statements = await run(url, admin.id, deep, max_query_depth=2)
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]
     assert statements <= 1  # refused before any resolver ran (authentication aside)
 
@@ -64,7 +63,7 @@ async def test_token_limit(world) -> None:  # noqa: ANN001
 async def test_body_size_limit(world) -> None:  # noqa: ANN001
     url, admin = world
     settings = settings_for(url, max_body_bytes=2000)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         big = "{ viewer { id } }" + " " * 5000
         r = await client.post("/graphql", json={"query": big})
         assert r.status_code == 413
@@ -84,10 +83,10 @@ async def test_introspection_can_be_switched_off(world) -> None:  # noqa: ANN001
 async def test_cors_is_off_by_default_and_configurable(world) -> None:  # noqa: ANN001
     url, _ = world
     preflight = {"Origin": "https://dash.example", "Access-Control-Request-Method": "POST"}
-    async for client in app_client(settings_for(url), NOW):
+    async with app_client(settings_for(url), NOW) as client:
         r = await client.options("/graphql", headers=preflight)
         assert "access-control-allow-origin" not in r.headers
-    async for client in app_client(settings_for(url, cors_origins=["https://dash.example"]), NOW):
+    async with app_client(settings_for(url, cors_origins=["https://dash.example"]), NOW) as client:
         r = await client.options("/graphql", headers=preflight)
         assert r.headers["access-control-allow-origin"] == "https://dash.example"
 
@@ -95,7 +94,7 @@ async def test_cors_is_off_by_default_and_configurable(world) -> None:  # noqa: 
 async def test_probes_and_metrics(world) -> None:  # noqa: ANN001
     url, admin = world
     settings = settings_for(url)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
         assert ready.status_code == 200 and ready.json() == {"database": "ok", "cache": "memory"}
@@ -112,7 +111,7 @@ async def test_probes_and_metrics(world) -> None:  # noqa: ANN001
 
     # A database that cannot be reached: not ready, and queries answer SERVICE_UNAVAILABLE.
     broken = settings_for("sqlite+aiosqlite:////nonexistent-dir/none.db")
-    async for client in app_client(broken, NOW):
+    async with app_client(broken, NOW) as client:
         ready = await client.get("/readyz")
         assert ready.status_code == 503
         body = (await Api(client, token_for(admin.id, broken)).post("{ viewer { id } }")).json()

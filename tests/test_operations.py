@@ -59,7 +59,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 async def apis(world):  # noqa: ANN001, ANN201
     url, _ds, admin, user = world
     settings = settings_for(url, tz=TZ)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         yield {"admin": Api(client, token_for(admin.id, settings)), "user": Api(client, token_for(user.id, settings))}
 
 

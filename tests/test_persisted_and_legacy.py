@@ -39,7 +39,7 @@ def apq(digest: str) -> dict:
 async def test_automatic_persisted_queries(world) -> None:  # noqa: ANN001
     url, _manifest, admin, _ = world
     settings = settings_for(url)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         headers = {"Authorization": f"Bearer {token_for(admin.id, settings)}"}
         full = (await client.post("/graphql", json={"query": DOC}, headers=headers)).json()
         digest = sha256_hex(DOC)
@@ -59,7 +59,7 @@ async def test_automatic_persisted_queries(world) -> None:  # noqa: ANN001
 async def test_lockdown_runs_only_the_manifest(world) -> None:  # noqa: ANN001
     url, manifest, admin, _ = world
     settings = settings_for(url, persisted_manifest=manifest, persisted_only=True)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         api = Api(client, token_for(admin.id, settings))
         body = (await api.post("{ dashboardStats { allTime { requests } } }")).json()
         assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
@@ -89,7 +89,7 @@ def _types(value):  # noqa: ANN001, ANN202
 async def test_legacy_endpoints_match_graphql_and_seed_shapes(world) -> None:  # noqa: ANN001
     url, _manifest, admin, user = world
     settings = settings_for(url)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         for viewer, is_admin in ((admin, True), (user, False)):
             token = token_for(viewer.id, settings)
             headers = {"Authorization": f"Bearer {token}"}

@@ -39,7 +39,7 @@ def _token(payload: dict, secret: str = SECRET, alg: str = "HS256") -> str:
 async def test_user_cannot_read_another_users_data(world) -> None:  # noqa: ANN001
     url, ds, admin, alice, bob = world
     settings = settings_for(url)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         api = Api(client, token_for(alice.id, settings))
         for query in (
             "query($u: ID){ dashboardStats(userId: $u) { allTime { requests } } }",
@@ -69,7 +69,7 @@ async def test_user_cannot_read_another_users_data(world) -> None:  # noqa: ANN0
 async def test_admin_only_fields_are_null_with_forbidden_for_a_user(world) -> None:  # noqa: ANN001
     url, ds, admin, alice, _ = world
     settings = settings_for(url)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         api = Api(client, token_for(alice.id, settings))
         body = (await api.post("{ dashboardStats { today { requests } users { total } systemHealth { errorRate } } }")).json()
         assert body["data"]["dashboardStats"]["users"] is None
@@ -82,7 +82,7 @@ async def test_admin_only_fields_are_null_with_forbidden_for_a_user(world) -> No
 async def test_admin_unknown_user_id_is_bad_input(world) -> None:  # noqa: ANN001
     url, _ds, admin, _alice, _ = world
     settings = settings_for(url)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         api = Api(client, token_for(admin.id, settings))
         body = (await api.post('{ dashboardStats(userId: "nope") { today { requests } } }')).json()
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
@@ -102,7 +102,7 @@ async def test_admin_unknown_user_id_is_bad_input(world) -> None:  # noqa: ANN00
 async def test_out_of_range_arguments_are_bad_user_input(world, query: str) -> None:  # noqa: ANN001
     url, _ds, admin, _alice, _ = world
     settings = settings_for(url)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         response = await Api(client, token_for(admin.id, settings)).post(query)
         assert response.status_code == 200
         body = response.json()
@@ -128,7 +128,7 @@ async def test_bad_tokens_are_unauthenticated(world) -> None:  # noqa: ANN001
         "unknown-user": _token({**good, "user_id": "ghost"}),
         "garbage": "not-a-jwt",
     }
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         api = Api(client, None)
         body = (await api.post("{ dashboardStats { today { requests } } }")).json()
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -144,7 +144,7 @@ async def test_blacklisted_token_is_refused(world, redis_server) -> None:  # noq
     url, _ds, admin, _alice, _ = world
     settings = settings_for(url, redis_url=redis_server.url)
     token = token_for(admin.id, settings)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         api = Api(client, token)
         assert (await api.query("{ viewer { id } }"))["viewer"]["id"] == admin.id
         r = aioredis.from_url(redis_server.url)
@@ -159,7 +159,7 @@ async def test_user_deactivated_after_token_issue_is_refused(world) -> None:  # 
     settings = settings_for(url)
     token = token_for(bob.id, settings)
     engine = make_engine(url)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         api = Api(client, token)
         assert (await api.query("{ viewer { id } }"))["viewer"]["id"] == bob.id
         async with engine.begin() as conn:
@@ -185,7 +185,7 @@ async def test_internal_errors_are_masked_with_a_request_id(tmp_path, caplog) ->
     await engine.dispose()
     admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
     settings = settings_for(url)
-    async for client in app_client(settings, NOW):
+    async with app_client(settings, NOW) as client:
         response = await client.post(
             "/graphql",
             json={"query": "{ dashboardStats { today { requests } apiKeys { total } } }"},

@@ -11,7 +11,10 @@ from collections import OrderedDict
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.asyncio.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,10 @@ class RedisCache:
             url,
             socket_timeout=socket_timeout,
             socket_connect_timeout=socket_timeout,
-            retry_on_timeout=False,
+            # One immediate retry on a fresh connection: after a Redis restart the pooled
+            # connections are dead, and the first use of each would otherwise trip the breaker.
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
             health_check_interval=0,
         )
         self._breaker_seconds = breaker_seconds
@@ -85,7 +91,7 @@ class RedisCache:
     def _trip(self, exc: Exception) -> None:
         if self.available:
             log.warning(
-                "Redis unavailable (%s: %s); serving from the database for %.0fs",
+                "Redis unavailable (%s: %s); serving from the database for %.1fs",
                 type(exc).__name__, exc, self._breaker_seconds,
             )
         self._open_until = time.monotonic() + self._breaker_seconds
