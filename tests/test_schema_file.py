@@ -14,3 +14,17 @@ def test_big_totals_are_bigint() -> None:
     sdl = export_sdl()
     assert "scalar BigInt" in sdl
     assert "totalTokens: BigInt!" in sdl and "requests: BigInt!" in sdl
+
+
+def test_persisted_manifest_is_current() -> None:
+    import json
+
+    from statsgraph.server.persisted import build_manifest, load_manifest
+
+    root = Path(__file__).resolve().parents[1]
+    committed = load_manifest(root / "operations" / "manifest.json")
+    assert committed == build_manifest(root / "operations"), (
+        "operations/manifest.json is stale: run `statsgraph export-manifest > operations/manifest.json`"
+    )
+    assert len(committed) >= 2 * len(list((root / "operations").glob("*.graphql"))) - 1
+    json.dumps(committed)

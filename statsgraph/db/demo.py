@@ -548,8 +548,6 @@ async def generate_demo(
 
     async def write(usage_rows: list[dict[str, Any]], candidate_rows: list[dict[str, Any]]) -> int:
         async with engine.begin() as conn:
-            if __import__('os').environ.get('CACHE'):
-                await conn.exec_driver_sql("PRAGMA cache_size = -262144")
             await conn.execute(insert(Usage), usage_rows)
             await conn.execute(insert(RequestCandidate), candidate_rows)
         return len(usage_rows)
@@ -562,9 +560,7 @@ async def generate_demo(
     writing: asyncio.Task[int] | None = None
     try:
         for first in range(0, requests, CHUNK):
-            chunk = make(first)
-            if writing is not None and __import__('os').environ.get('SEQ'):
-                await asyncio.wait([writing])
+            chunk = await asyncio.to_thread(make, first)
             if writing is not None:
                 done += await writing
                 if progress is not None:
