@@ -17,8 +17,6 @@ def test_big_totals_are_bigint() -> None:
 
 
 def test_persisted_manifest_is_current() -> None:
-    import json
-
     from statsgraph.server.persisted import build_manifest, load_manifest
 
     root = Path(__file__).resolve().parents[1]
@@ -26,5 +24,4 @@ def test_persisted_manifest_is_current() -> None:
     assert committed == build_manifest(root / "operations"), (
         "operations/manifest.json is stale: run `statsgraph export-manifest > operations/manifest.json`"
     )
-    assert len(committed) >= 2 * len(list((root / "operations").glob("*.graphql"))) - 1
-    json.dumps(committed)
+    assert len(committed) >= len(list((root / "operations").glob("*.graphql")))

@@ -546,34 +546,21 @@ async def generate_demo(
             candidate_rows.extend(candidates)
         return usage_rows, candidate_rows
 
-    async def write(usage_rows: list[dict[str, Any]], candidate_rows: list[dict[str, Any]]) -> int:
-        async with engine.begin() as conn:
-            await conn.execute(insert(Usage), usage_rows)
-            await conn.execute(insert(RequestCandidate), candidate_rows)
-        return len(usage_rows)
-
-    # The next chunk is generated in a thread while the event loop writes the previous one: the
-    # database's own work (SQLite's in its driver thread, PostgreSQL's on the server) then
-    # overlaps the generation instead of following it. Chunks are still made one at a time, in
-    # order, so the random stream (and the database) stays the same for a seed.
-    done = 0
-    writing: asyncio.Task[int] | None = None
-    try:
-        for first in range(0, requests, CHUNK):
-            chunk = await asyncio.to_thread(make, first)
-            if writing is not None:
-                done += await writing
-                if progress is not None:
-                    progress(done, requests)
-            writing = asyncio.create_task(write(*chunk))
-        if writing is not None:
-            done += await writing
-            writing = None
-        if progress is not None:
-            progress(done, requests)
-    finally:
-        if writing is not None and not writing.done():
-            writing.cancel()
+    async with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Random ids land all over their indexes: a cache that holds them, and commits that
+            # each cover many chunks, keep SQLite from rewriting the same pages chunk after chunk.
+            await conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        try:
+            done = 0
+            pending: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
+            for first in range(0, requests, CHUNK):
+                chunk = make(first) if SEQ else await asyncio.to_thread(make, first)
+                ...
+        finally:
+            if sqlite:
+                await conn.exec_driver_sql("PRAGMA cache_size = -2000")
 
     async with engine.begin() as conn:
         await conn.execute(
