@@ -27,6 +27,8 @@ from .models import ApiKey, Provider, RequestCandidate, Usage, User
 
 UTC = timezone.utc
 CHUNK = 5_000
+CHUNKS_PER_COMMIT = 10
+SQLITE_CACHE_KIB = 256 * 1024
 T = TypeVar("T")
 
 NAMES = (
@@ -359,12 +361,11 @@ class _Traffic:
             prompt = max(1, min(200_000, int(rng.lognormvariate(math.log(model.prompt_median * scale), 0.9))))
             if model.output_median:
                 out = max(1, min(32_000, int(rng.lognormvariate(math.log(model.output_median), 0.8))))
-            p_in, p_out, p_cw, p_cr = model.prices
             inp = prompt
-            if p_cr and rand() < profile.cache_share:
+            if model.prices[3] and rand() < profile.cache_share:
                 cr = int(prompt * rng.uniform(0.5, 0.95))
                 inp -= cr
-            if p_cw and rand() < 0.15:
+            if model.prices[2] and rand() < 0.15:
                 cc = int(inp * rng.uniform(0.3, 0.8))
                 inp -= cc
             if outcome == "cut":
@@ -398,11 +399,10 @@ class _Traffic:
         if latency is not None:
             latency += elapsed_ms
         profile.spent += total * profile.rate
-        kept = profile.keys_kept
         row = {
             "id": _uuid(rng),
             "user_id": profile.usage_user_id,
-            "api_key_id": _pick(rng, profile.keys) if kept else None,
+            "api_key_id": _pick(rng, profile.keys) if profile.keys_kept else None,
             "request_id": request_id,
             "provider_name": provider,
             "provider_id": None if rand() < PROVIDER_ID_MISSING_RATE else self.provider_ids[provider],
@@ -554,13 +554,20 @@ async def generate_demo(
             await conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         try:
             done = 0
-            pending: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
-            for first in range(0, requests, CHUNK):
-                chunk = make(first) if SEQ else await asyncio.to_thread(make, first)
-                ...
+            for n, first in enumerate(range(0, requests, CHUNK)):
+                usage_rows, candidate_rows = make(first)
+                await conn.execute(insert(Usage), usage_rows)
+                await conn.execute(insert(RequestCandidate), candidate_rows)
+                done += len(usage_rows)
+                if (n + 1) % CHUNKS_PER_COMMIT == 0 or done == requests:
+                    await conn.commit()
+                if progress is not None:
+                    progress(done, requests)
         finally:
             if sqlite:
                 await conn.exec_driver_sql("PRAGMA cache_size = -2000")
+    if progress is not None and requests == 0:
+        progress(0, 0)
 
     async with engine.begin() as conn:
         await conn.execute(

@@ -26,6 +26,7 @@ from ..schema import build_schema
 from .auth import AuthError, authenticate, bearer_token
 from .http_cache import CacheHints
 from .legacy import make_legacy_router
+from .logs import request_id_var
 from .metrics import Metrics
 from .persisted import PersistedQueryRouter, load_manifest
 from .settings import Settings
@@ -74,7 +75,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     rt = runtime or make_runtime(settings)
 
     async def get_context(request: Request, response: Response) -> Context:
-        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        supplied = request.headers.get("x-request-id", "")
+        # Client-supplied ids are echoed into logs: keep them short and printable.
+        request_id = supplied if 0 < len(supplied) <= 64 and supplied.isprintable() else uuid.uuid4().hex
+        request_id_var.set(request_id)
         response.headers["X-Request-Id"] = request_id
         viewer, auth_error = None, None
         try:

@@ -112,16 +112,19 @@ def cmd_token(args: argparse.Namespace) -> int:
 def _serve(settings, host: str, port: int, workers: int) -> None:  # noqa: ANN001
     import uvicorn
 
+    from .logs import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
     if workers > 1:
         # Workers import the app by name and read settings from the environment.
         os.environ.setdefault("DATABASE_URL", settings.database_url)
         if settings.demo_mode:
             os.environ["DEMO_MODE"] = "1"
-        uvicorn.run("statsgraph.server.asgi:app", host=host, port=port, workers=workers, log_level="info")
+        uvicorn.run("statsgraph.server.asgi:app", host=host, port=port, workers=workers, log_config=None)
     else:
         from .app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

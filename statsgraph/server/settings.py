@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     jwt_secret_key: str = ""
     jwt_algorithm: str = "HS256"
     app_timezone: str = "Asia/Shanghai"
+    log_format: str = Field(default="json", pattern="^(json|text)$")
+    log_level: str = "INFO"
     # Set by `statsgraph demo` only: allows the well-known demo secret.
     demo_mode: bool = False
 
