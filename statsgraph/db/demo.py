@@ -458,10 +458,12 @@ class _Traffic:
         rows: list[dict[str, Any]] = []
         index = retry = 0
         elapsed = 0.0
-        previous: str | None = None
+        previous: tuple[str, str] | None = None
         for name, status in plan:
             if previous is not None:
-                if name == previous and status != "skipped":
+                # A skipped attempt costs no round trip; a failed one does.
+                elapsed += rng.uniform(0.001, 0.01) if previous[1] == "skipped" else rng.uniform(0.15, 1.2)
+                if name == previous[0] and status != "skipped":
                     retry += 1
                 else:
                     index, retry = index + 1, 0
@@ -470,11 +472,9 @@ class _Traffic:
                 "provider_id": self.provider_ids[name], "status": status,
                 "created_at": datetime.fromtimestamp(ts + elapsed, UTC),
             })
-            previous = name
-            elapsed += rng.uniform(0.001, 0.01) if status == "skipped" else rng.uniform(0.15, 1.2)
+            previous = (name, status)
         self.candidates += len(rows)
-        last_start = rows[-1]["created_at"].timestamp() - ts
-        return rows, int(last_start * 1000)
+        return rows, int(elapsed * 1000)
 
 
 async def _ensure_empty(engine: AsyncEngine) -> None:

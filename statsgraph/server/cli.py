@@ -66,7 +66,7 @@ def _aggregate(database_url: str, tz: str, backfill: int | None) -> None:
         try:
             report = await aggregate(
                 engine, calendar=BusinessCalendar(tz), backfill_days=backfill,
-                progress=progress_bar("aggregating days"),
+                progress=progress_bar("aggregating", unit="days"),
             )
         finally:
             await engine.dispose()
@@ -142,7 +142,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     path = Path(args.database).resolve()
     url = f"sqlite+aiosqlite:///{path}"
-    s = _settings(database_url=url, demo_mode=True)
+    s = _settings(database_url=url, demo_mode=True, log_format="text")
     if args.rebuild and path.exists():
         path.unlink()
     if not path.exists():
