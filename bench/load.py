@@ -32,6 +32,17 @@ SECRET = "load-secret-0123456789abcdef0123456789"
 ADMIN_DOC = """{ viewer { id } dashboardStats { allTime { requests totalTokens cost } today { requests cost }
   yesterday { requests } month { requests cost } systemHealth { errorRate avgResponseTime } users { total } }
   providerStatus { name requests } dailyStats(days: 7) { days { date requests cost } } }"""
+FULL_DOC = """{ viewer { id } dashboardStats {
+  allTime { ...T } today { ...T } yesterday { ...T } month { ...T } apiKeys { total active } users { total active }
+  systemHealth { avgResponseTime errorRate errorRequests fallbackCount totalRequests } }
+  recentRequests(limit: 20) { id createdAt model user { username } provider { name } totalTokens cost }
+  providerStatus { name requests }
+  dailyStats(days: 7) { period { startDate endDate } days { date requests totalTokens cost avgResponseTime
+    uniqueModels uniqueProviders fallbackCount modelBreakdown { model cost } }
+    modelSummary { model requests cost avgResponseTime costPerRequest tokensPerRequest } } }
+fragment T on UsageTotals { requests successRequests errorRequests errorRate inputTokens outputTokens
+  cacheCreationTokens cacheReadTokens totalTokens cacheHitRate cost actualCost costSavings cacheCreationCost
+  cacheReadCost avgResponseTime fallbackCount }"""
 USER_DOC = """{ viewer { id } dashboardStats { allTime { requests totalTokens cost } today { requests }
   month { requests cacheHitRate } quota { usedUsd } apiKeys { total } }
   recentRequests(limit: 10) { user { id } } dailyStats(days: 7) { days { date requests } } }"""
@@ -72,6 +83,17 @@ async def viewers(database_url: str) -> tuple[str, list[tuple[str, int]]]:
     return admin, [(u, int(counts.get(u, 0))) for u in users]
 
 
+def statements_per_request(metrics: str) -> str:
+    """Mean SQL statements per GraphQL request, from one worker's /metrics."""
+    total = count = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("statsgraph_sql_statements_per_request_sum"):
+            total = float(line.split()[-1])
+        elif line.startswith("statsgraph_sql_statements_per_request_count"):
+            count = float(line.split()[-1])
+    return f"{total / count:.1f}" if count else "?"
+
+
 async def client_loop(base: str, plan: list[tuple[str, str, str, int | None]], deadline: float, tally: Tally) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         while time.monotonic() < deadline:
@@ -110,20 +132,30 @@ async def main() -> None:
     p.add_argument("--clients", type=int, default=32)
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--admin-share", type=float, default=0.3)
+    p.add_argument("--full-dashboard", action="store_true",
+                   help="every client sends the full dashboard document as the admin")
+    p.add_argument("--cold", action="store_true", help="TTLs of 0: every request computes")
     args = p.parse_args()
 
     url = normalize_database_url(args.database_url)
     settings = Settings(database_url=url, jwt_secret_key=SECRET)
     admin, users = await viewers(url)
     plan: list[tuple[str, str, str, int | None]] = []
-    n_admin = max(1, round(len(users) * args.admin_share))
-    plan += [(admin, mint_token(admin, settings=settings), ADMIN_DOC, None)] * n_admin
-    plan += [(u, mint_token(u, settings=settings), USER_DOC, n) for u, n in users]
+    if args.full_dashboard:
+        plan.append((admin, mint_token(admin, settings=settings), FULL_DOC, None))
+    else:
+        n_admin = max(1, round(len(users) * args.admin_share))
+        plan += [(admin, mint_token(admin, settings=settings), ADMIN_DOC, None)] * n_admin
+        plan += [(u, mint_token(u, settings=settings), USER_DOC, n) for u, n in users]
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET_KEY": SECRET}
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
+    if args.cold:
+        for name in ("TTL_DASHBOARD_GLOBAL", "TTL_DASHBOARD_USER", "TTL_PROVIDER_STATUS", "TTL_DAILY_STATS",
+                     "TTL_CLOSED_MAX"):
+            env[name] = "0"
     server = subprocess.Popen(
         [sys.executable, "-m", "statsgraph.server.cli", "serve", "--port", str(port), "--workers", str(args.workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -141,6 +173,7 @@ async def main() -> None:
         started = time.monotonic()
         await asyncio.gather(*(client_loop(base, plan, deadline, tally) for _ in range(args.clients)))
         elapsed = time.monotonic() - started
+        metrics = httpx.get(base + "/metrics").text
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -148,10 +181,11 @@ async def main() -> None:
     lat = sorted(tally.latencies)
     p50 = statistics.median(lat) * 1000 if lat else float("nan")
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else float("nan")
-    cache = "Redis" if args.redis_url else "in-process"
+    cache = ("Redis" if args.redis_url else "in-process") + (", cold (TTL 0)" if args.cold else ", warm")
     db = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-    print(f"| {db} | {cache} | {args.workers} | {args.clients} | {len(lat) / elapsed:.0f} | {p50:.1f} ms | {p99:.1f} ms "
-          f"| {len(tally.errors)} | {len(tally.scope_violations)} |")
+    mix = "full dashboard (admin)" if args.full_dashboard else "admin/user mix"
+    print(f"| {db} | {mix} | {cache} | {args.workers} | {args.clients} | {len(lat) / elapsed:.0f} | {p50:.1f} ms "
+          f"| {p99:.1f} ms | {statements_per_request(metrics)} | {len(tally.errors)} | {len(tally.scope_violations)} |")
     for line in (tally.errors + tally.scope_violations)[:10]:
         print("  ", line, file=sys.stderr)
     if tally.errors or tally.scope_violations:
