@@ -12,11 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from statsgraph.db.engine import make_engine
+from statsgraph.db.engine import make_engine, make_session_factory
 from statsgraph.db.models import Base
 from statsgraph.server.app import create_app, make_runtime
 from statsgraph.server.auth import mint_token
 from statsgraph.server.settings import Settings
+from tests.factories import edge_case_dataset, insert_dataset
+from tests.reference import Dataset
 from tests.servers import PostgresServer, RedisServer, available, skip_or_fail
 
 SECRET = "test-secret-0123456789abcdef0123456789"
@@ -54,6 +56,30 @@ async def create_tables(url: str) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
     await engine.dispose()
+
+
+async def load_dataset(url: str, *, now: datetime, tz: str) -> Dataset:
+    """Create the tables and insert the edge-case dataset; the returned rows are what the
+    reference computes from."""
+    await create_tables(url)
+    ds = edge_case_dataset(now=now, tz=tz)
+    engine = make_engine(url)
+    async with make_session_factory(engine)() as session:
+        await insert_dataset(session, ds)
+    await engine.dispose()
+    return ds
+
+
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory, name: str) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(name) / 'db.sqlite'}"
+
+
+def live_admin(ds: Dataset):  # noqa: ANN201
+    return next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
+
+
+def live_users(ds: Dataset) -> list:
+    return [u for u in ds.users if u.role != "admin" and u.is_active and not u.is_deleted]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -9,7 +9,12 @@ from sqlalchemy import delete
 from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers
 from statsgraph.db.calendar import BusinessCalendar
 from statsgraph.db.engine import make_engine
-from statsgraph.db.models import STATS_TABLES, StatsDaily, StatsDailyModel, StatsUserDaily
+from statsgraph.db.models import (
+    STATS_TABLES,
+    StatsDaily,
+    StatsDailyModel,
+    StatsUserDaily,
+)
 
 STATES = ("never", "complete", "stopped", "gaps")
 

@@ -11,10 +11,14 @@ from sqlalchemy import select, update
 from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers
 from statsgraph.db.calendar import BusinessCalendar
 from statsgraph.db.engine import make_engine, make_session_factory
-from statsgraph.db.models import STATS_TABLES, StatsDaily, StatsDailyModel, StatsUserDaily
+from statsgraph.db.models import (
+    STATS_TABLES,
+    StatsDaily,
+    StatsDailyModel,
+    StatsUserDaily,
+)
 from tests import reference as ref
-from tests.conftest import create_tables, fresh_database_url
-from tests.factories import edge_case_dataset, insert_dataset
+from tests.conftest import fresh_database_url, load_dataset
 from tests.states import set_state
 from tests.test_figures_http import NOW
 
@@ -25,12 +29,7 @@ VOLATILE = {"created_at", "updated_at"}
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     url = fresh_database_url(request.param, request, tmp_path_factory)
-    await create_tables(url)
-    ds = edge_case_dataset(now=NOW, tz=TZ)
-    engine = make_engine(url)
-    async with make_session_factory(engine)() as session:
-        await insert_dataset(session, ds)
-    await engine.dispose()
+    ds = await load_dataset(url, now=NOW, tz=TZ)
     return url, ds
 
 

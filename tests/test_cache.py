@@ -15,11 +15,25 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from statsgraph.db.engine import count_statements, make_engine, make_session_factory
-from tests.conftest import SECRET, Api, app_client, create_tables, settings_for, token_for
-from tests.factories import edge_case_dataset, insert_dataset
+from statsgraph.db.engine import count_statements
+from tests.conftest import (
+    SECRET,
+    Api,
+    app_client,
+    load_dataset,
+    settings_for,
+    sqlite_url,
+    token_for,
+)
 from tests.states import set_state
-from tests.test_figures_http import DAYS, FULL_DOC, NOW, assert_same, expected_full, pick_users
+from tests.test_figures_http import (
+    DAYS,
+    FULL_DOC,
+    NOW,
+    assert_same,
+    expected_full,
+    pick_users,
+)
 
 TZ = "Asia/Shanghai"
 SHORT = "{ dashboardStats { today { requests cost } allTime { requests totalTokens } } providerStatus { name requests } }"
@@ -27,13 +41,8 @@ SHORT = "{ dashboardStats { today { requests cost } allTime { requests totalToke
 
 @pytest.fixture(scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('cache') / 'db.sqlite'}"
-    await create_tables(url)
-    ds = edge_case_dataset(now=NOW, tz=TZ)
-    engine = make_engine(url)
-    async with make_session_factory(engine)() as session:
-        await insert_dataset(session, ds)
-    await engine.dispose()
+    url = sqlite_url(tmp_path_factory, "cache")
+    ds = await load_dataset(url, now=NOW, tz=TZ)
     await set_state(url, tz=TZ, now=NOW, state="complete")
     return url, ds
 

@@ -8,9 +8,15 @@ import time
 
 import pytest
 
-from statsgraph.db.engine import make_engine, make_session_factory
-from tests.conftest import Api, app_client, create_tables, settings_for, token_for, utc
-from tests.factories import edge_case_dataset, insert_dataset
+from tests.conftest import (
+    Api,
+    app_client,
+    live_admin,
+    load_dataset,
+    settings_for,
+    token_for,
+    utc,
+)
 from tests.servers import PostgresServer, available, skip_or_fail
 
 NOW = utc(2026, 3, 10, 15, 30)
@@ -28,13 +34,8 @@ def own_postgres():  # noqa: ANN201
 
 async def test_postgres_restart_during_traffic(own_postgres: PostgresServer) -> None:
     url = own_postgres.url
-    await create_tables(url)
-    ds = edge_case_dataset(now=NOW, tz="Asia/Shanghai")
-    engine = make_engine(url)
-    async with make_session_factory(engine)() as session:
-        await insert_dataset(session, ds)
-    await engine.dispose()
-    admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
+    ds = await load_dataset(url, now=NOW, tz="Asia/Shanghai")
+    admin = live_admin(ds)
     settings = settings_for(url, ttl_dashboard_global=1)
     async with app_client(settings, NOW) as client:
         api = Api(client, token_for(admin.id, settings))

@@ -8,10 +8,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from statsgraph.db.engine import make_engine, make_session_factory
 from tests import reference as ref
-from tests.conftest import Api, app_client, create_tables, fresh_database_url, settings_for, token_for, utc
-from tests.factories import edge_case_dataset, insert_dataset
+from tests.conftest import (
+    Api,
+    app_client,
+    fresh_database_url,
+    live_admin,
+    live_users,
+    load_dataset,
+    settings_for,
+    token_for,
+    utc,
+)
 from tests.states import STATES, set_state
 
 NOW = utc(2026, 3, 10, 15, 30)
@@ -147,18 +155,13 @@ def tz(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="module")
 async def loaded(db_kind: str, tz: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     url = fresh_database_url(db_kind, request, tmp_path_factory)
-    await create_tables(url)
-    ds = edge_case_dataset(now=NOW, tz=tz)
-    engine = make_engine(url)
-    async with make_session_factory(engine)() as session:
-        await insert_dataset(session, ds)
-    await engine.dispose()
+    ds = await load_dataset(url, now=NOW, tz=tz)
     return url, ds
 
 
 def pick_users(ds):  # noqa: ANN001, ANN201
-    admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
-    users = [u for u in ds.users if u.role != "admin" and u.is_active and not u.is_deleted]
+    admin = live_admin(ds)
+    users = live_users(ds)
     heaviest = max(users, key=lambda u: sum(1 for r in ds.usage if r.user_id == u.id))
     other = next(u for u in users if u.id != heaviest.id)
     return admin, heaviest, other

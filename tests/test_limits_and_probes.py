@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from statsgraph.db.engine import count_statements, make_engine, make_session_factory
-from tests.conftest import Api, app_client, create_tables, settings_for, token_for, utc
-from tests.factories import edge_case_dataset, insert_dataset
+from statsgraph.db.engine import count_statements
+from tests.conftest import (
+    Api,
+    app_client,
+    live_admin,
+    load_dataset,
+    settings_for,
+    sqlite_url,
+    token_for,
+    utc,
+)
 
 NOW = utc(2026, 3, 10, 15, 30)
 
 
 @pytest.fixture(scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('limits') / 'db.sqlite'}"
-    await create_tables(url)
-    ds = edge_case_dataset(now=NOW, tz="Asia/Shanghai")
-    engine = make_engine(url)
-    async with make_session_factory(engine)() as session:
-        await insert_dataset(session, ds)
-    await engine.dispose()
-    admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
+    url = sqlite_url(tmp_path_factory, "limits")
+    ds = await load_dataset(url, now=NOW, tz="Asia/Shanghai")
+    admin = live_admin(ds)
     return url, admin
 
 

@@ -9,9 +9,17 @@ from pathlib import Path
 import pytest
 from graphql import DocumentNode, OperationDefinitionNode, build_schema, parse, validate
 
-from statsgraph.db.engine import make_engine, make_session_factory
-from tests.conftest import Api, app_client, create_tables, settings_for, token_for, utc
-from tests.factories import edge_case_dataset, insert_dataset
+from tests.conftest import (
+    Api,
+    app_client,
+    live_admin,
+    live_users,
+    load_dataset,
+    settings_for,
+    sqlite_url,
+    token_for,
+    utc,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = sorted((ROOT / "operations").glob("*.graphql"))
@@ -42,15 +50,10 @@ def test_operation_is_one_named_operation_valid_against_the_schema(path: Path) -
 
 @pytest.fixture(scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('operations') / 'db.sqlite'}"
-    await create_tables(url)
-    ds = edge_case_dataset(now=NOW, tz=TZ)
-    engine = make_engine(url)
-    async with make_session_factory(engine)() as session:
-        await insert_dataset(session, ds)
-    await engine.dispose()
-    admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
-    users = [u for u in ds.users if u.role != "admin" and u.is_active and not u.is_deleted]
+    url = sqlite_url(tmp_path_factory, "operations")
+    ds = await load_dataset(url, now=NOW, tz=TZ)
+    admin = live_admin(ds)
+    users = live_users(ds)
     user = max(users, key=lambda u: sum(1 for r in ds.usage if r.user_id == u.id))
     return url, ds, admin, user
 

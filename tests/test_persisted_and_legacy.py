@@ -6,10 +6,16 @@ import json
 
 import pytest
 
-from statsgraph.db.engine import make_engine, make_session_factory
 from statsgraph.server.persisted import sha256_hex
-from tests.conftest import Api, app_client, create_tables, settings_for, token_for, utc
-from tests.factories import edge_case_dataset, insert_dataset
+from tests.conftest import (
+    Api,
+    app_client,
+    live_admin,
+    load_dataset,
+    settings_for,
+    token_for,
+    utc,
+)
 
 NOW = utc(2026, 3, 10, 15, 30)
 DOC = "query Today { dashboardStats { today { requests cost } } }"
@@ -19,15 +25,10 @@ DOC = "query Today { dashboardStats { today { requests cost } } }"
 async def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     tmp = tmp_path_factory.mktemp("persisted")
     url = f"sqlite+aiosqlite:///{tmp / 'db.sqlite'}"
-    await create_tables(url)
-    ds = edge_case_dataset(now=NOW, tz="Asia/Shanghai")
-    engine = make_engine(url)
-    async with make_session_factory(engine)() as session:
-        await insert_dataset(session, ds)
-    await engine.dispose()
+    ds = await load_dataset(url, now=NOW, tz="Asia/Shanghai")
     manifest = tmp / "manifest.json"
     manifest.write_text(json.dumps({sha256_hex(DOC): DOC}))
-    admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
+    admin = live_admin(ds)
     user = next(u for u in ds.users if u.role != "admin" and u.is_active and not u.is_deleted)
     return url, manifest, admin, user
 

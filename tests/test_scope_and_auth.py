@@ -12,7 +12,20 @@ from sqlalchemy import update
 
 from statsgraph.db.engine import make_engine, make_session_factory
 from statsgraph.db.models import User
-from tests.conftest import SECRET, Api, app_client, assert_forbidden, create_tables, settings_for, token_for, utc
+from tests.conftest import (
+    SECRET,
+    Api,
+    app_client,
+    assert_forbidden,
+    create_tables,
+    live_admin,
+    live_users,
+    load_dataset,
+    settings_for,
+    sqlite_url,
+    token_for,
+    utc,
+)
 from tests.factories import edge_case_dataset, insert_dataset
 
 NOW = utc(2026, 3, 10, 15, 30)
@@ -20,15 +33,10 @@ NOW = utc(2026, 3, 10, 15, 30)
 
 @pytest.fixture(scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('scope') / 'db.sqlite'}"
-    await create_tables(url)
-    ds = edge_case_dataset(now=NOW, tz="Asia/Shanghai")
-    engine = make_engine(url)
-    async with make_session_factory(engine)() as session:
-        await insert_dataset(session, ds)
-    await engine.dispose()
-    admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
-    users = [u for u in ds.users if u.role != "admin" and u.is_active and not u.is_deleted]
+    url = sqlite_url(tmp_path_factory, "scope")
+    ds = await load_dataset(url, now=NOW, tz="Asia/Shanghai")
+    admin = live_admin(ds)
+    users = live_users(ds)
     return url, ds, admin, users[0], users[1]
 
 
@@ -183,7 +191,7 @@ async def test_internal_errors_are_masked_with_a_request_id(tmp_path, caplog) ->
     async with engine.begin() as conn:
         await conn.exec_driver_sql("DROP TABLE api_keys")
     await engine.dispose()
-    admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
+    admin = live_admin(ds)
     settings = settings_for(url)
     async with app_client(settings, NOW) as client:
         response = await client.post(

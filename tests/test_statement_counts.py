@@ -10,8 +10,16 @@ from sqlalchemy import insert
 
 from statsgraph.db.engine import count_statements, make_engine, make_session_factory
 from statsgraph.db.models import Provider, Usage, User
-from tests.conftest import Api, app_client, create_tables, fresh_database_url, settings_for, token_for, utc
-from tests.factories import edge_case_dataset, insert_dataset
+from tests.conftest import (
+    Api,
+    app_client,
+    fresh_database_url,
+    live_admin,
+    load_dataset,
+    settings_for,
+    token_for,
+    utc,
+)
 from tests.test_figures_http import FULL_DOC
 
 NOW = utc(2026, 3, 10, 15, 30)
@@ -22,13 +30,8 @@ ADMIN_EXTRA = "{ dashboardStats { users { total active } systemHealth { errorRat
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     url = fresh_database_url(request.param, request, tmp_path_factory)
-    await create_tables(url)
-    ds = edge_case_dataset(now=NOW, tz="Asia/Shanghai")
-    engine = make_engine(url)
-    async with make_session_factory(engine)() as session:
-        await insert_dataset(session, ds)
-    await engine.dispose()
-    admin = next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted)
+    ds = await load_dataset(url, now=NOW, tz="Asia/Shanghai")
+    admin = live_admin(ds)
     user = next(u for u in ds.users if u.role != "admin" and u.is_active and not u.is_deleted)
     return url, admin, user
 

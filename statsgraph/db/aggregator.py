@@ -18,7 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from .calendar import BusinessCalendar, Window, iter_days
 from .figures import DayFigures
-from .models import ApiKey, StatsDaily, StatsDailyModel, StatsSummary, StatsUserDaily, Usage, User
+from .models import (
+    ApiKey,
+    StatsDaily,
+    StatsDailyModel,
+    StatsSummary,
+    StatsUserDaily,
+    Usage,
+    User,
+)
 from .queries.coverage import in_ranges, ranges_of_days
 from .queries.days import day_figures
 from .queries.filters import count_if, is_error

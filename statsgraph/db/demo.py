@@ -6,7 +6,6 @@ a million requests would cost more than generating them."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import random
 import sys

@@ -15,10 +15,10 @@ from ..server.auth import Viewer
 from ..server.settings import Settings
 from .cache.store import FieldCacheStore
 from .errors import BadUserInput, Forbidden, ServiceUnavailable, Unauthenticated
+from .loaders import Loaders
 
 # `auth_error` when the token could not be checked because the database was unreachable.
 UNAVAILABLE = "database unavailable"
-from .loaders import Loaders
 
 
 @dataclass

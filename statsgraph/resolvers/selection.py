@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from strawberry.types import Info
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+from strawberry.types.nodes import (
+    FragmentSpread,
+    InlineFragment,
+    SelectedField,
+    Selection,
+)
 
 
 def selected_names(info: Info) -> set[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import strawberry
-from strawberry.schema.config import StrawberryConfig
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -14,6 +13,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.config import StrawberryConfig
 
 from .errors import MaskInternalErrors
 from .roots import Query

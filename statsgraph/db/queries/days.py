@@ -14,7 +14,13 @@ from ..models import RequestCandidate, StatsDaily, StatsUserDaily, Usage
 from ..scope import Scope, UserScope
 from ..sqlexpr import as_date, business_date
 from .coverage import covered_in, in_ranges, ranges_of_days, raw_ranges
-from .filters import EXECUTED_CANDIDATE, candidates_in_scope, count_if, is_error, usage_in_scope
+from .filters import (
+    EXECUTED_CANDIDATE,
+    candidates_in_scope,
+    count_if,
+    is_error,
+    usage_in_scope,
+)
 
 
 class Figures(enum.Enum):

@@ -11,10 +11,10 @@ from collections import OrderedDict
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.asyncio.retry import Retry
 
 log = logging.getLogger(__name__)
 

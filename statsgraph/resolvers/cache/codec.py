@@ -8,8 +8,13 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from strawberry.types.base import (
+    StrawberryList,
+    StrawberryOptional,
+    has_object_definition,
+)
+
 from ...db.scope import GLOBAL, GlobalScope, UserScope
-from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
 
 
 def _default(value: Any) -> Any:

@@ -1,0 +1,457 @@
+"""Property-based fuzzing of /graphql against the real app on a real SQLite database.
+
+Documents are generated from the app's own schema by hypothesis-graphql, with arguments chosen
+to hit both sides of every range check and userIds that are real, foreign or junk. Each is sent
+with a token of some kind (admin, user, expired, forged, garbage, none...) and the answer is
+held to the contract: no 5xx, only documented error codes, nothing internal leaked, and scope
+never escaped. A second group throws malformed HTTP at the endpoint.
+
+Hypothesis cannot drive coroutines, so each test is synchronous and runs its requests on an event
+loop of its own; every example gets a fresh app (fresh field cache, fresh engine), so one
+example's answer never depends on another's."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import unquote_plus
+
+import graphql
+import httpx
+import jwt
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+from hypothesis_graphql import nodes, queries
+
+from statsgraph.db.engine import make_engine, make_session_factory
+from statsgraph.schema import export_sdl
+from statsgraph.server.settings import Settings
+from tests.conftest import SECRET, app_client, create_tables, settings_for, token_for, utc
+from tests.factories import edge_case_dataset, insert_dataset
+from tests.reference import Dataset, UserRow
+
+NOW = utc(2026, 3, 10, 15, 30)
+TZ = "Asia/Shanghai"
+MAX_LIMIT = 100
+MAX_DAYS = 366
+
+CLIENT_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "SERVICE_UNAVAILABLE"}
+# Fragments that only the server's insides could put into a message: SQL, drivers, source paths.
+LEAK_MARKERS_EXACT = ("SELECT ", "FROM usage", "/work/", ".py", "Traceback")
+LEAK_MARKERS_ANY_CASE = ("sqlite", "asyncpg", "sqlalchemy", "psycopg")
+ADMIN_ONLY = {"users", "systemHealth"}
+
+# Generous but bounded: the whole module stays well under a minute on two cores.
+FUZZ = settings(
+    max_examples=120,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+
+
+@dataclass
+class World:
+    loop: asyncio.AbstractEventLoop
+    settings: Settings
+    ds: Dataset
+    admin: UserRow
+    users: list[UserRow]  # active, not deleted, role user
+    refused: list[UserRow]  # inactive or deleted: their valid tokens must be refused
+    rows_by_user: dict[str | None, set[str]] = field(default_factory=dict)
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    # A loop of our own rather than pytest-asyncio's: the tests below are synchronous (hypothesis)
+    # and the app's engine must live and die on the loop that runs its requests.
+    loop = asyncio.new_event_loop()
+    try:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('fuzz') / 'db.sqlite'}"
+        ds = edge_case_dataset(now=NOW, tz=TZ)
+
+        async def build() -> None:
+            await create_tables(url)
+            engine = make_engine(url)
+            async with make_session_factory(engine)() as session:
+                await insert_dataset(session, ds)
+            await engine.dispose()
+
+        loop.run_until_complete(build())
+        rows: dict[str | None, set[str]] = {}
+        for r in ds.usage:
+            rows.setdefault(r.user_id, set()).add(r.id)
+        yield World(
+            loop=loop,
+            settings=settings_for(url, tz=TZ),
+            ds=ds,
+            admin=next(u for u in ds.users if u.role == "admin" and u.is_active and not u.is_deleted),
+            users=[u for u in ds.users if u.role != "admin" and u.is_active and not u.is_deleted],
+            refused=[u for u in ds.users if u.is_deleted or not u.is_active],
+            rows_by_user=rows,
+        )
+    finally:
+        loop.close()
+
+
+# --- generated documents ----------------------------------------------------------------------
+
+
+def _int_values() -> st.SearchStrategy[graphql.ValueNode]:
+    # Every Int argument is a limit or a day count: cluster around the range edges, but keep to
+    # GraphQL's 32 bits so the document stays valid and the server's own checks are what answer.
+    edges = [-(2**31), -1, 0, 1, 2, 5, 7, MAX_LIMIT - 1, MAX_LIMIT, MAX_LIMIT + 1, MAX_DAYS, MAX_DAYS + 1, 2**31 - 1]
+    return st.one_of(
+        st.sampled_from(edges), st.integers(-3, MAX_DAYS + 3), st.integers(-(2**31), 2**31 - 1)
+    ).map(nodes.Int)
+
+
+def _id_values(world: World) -> st.SearchStrategy[graphql.ValueNode]:
+    known = [u.id for u in world.ds.users]
+    junk = st.one_of(
+        st.text(max_size=80),
+        st.sampled_from(["", " ", "no-such-user", "' OR 1=1 --", "%", "_", "\x00", known[0].upper(), known[0] + " ", "x" * 65]),
+    )
+    return st.one_of(
+        st.sampled_from(known).map(nodes.String),
+        junk.map(nodes.String),
+        st.integers(-(2**31), 2**31 - 1).map(nodes.Int),  # ID accepts integer literals too
+    )
+
+
+_WITNESSES = graphql.parse("{ recentRequests { id } dashboardStats { allTime { requests } } }")
+
+
+def _witness(root: str) -> graphql.SelectionNode:
+    (op,) = _WITNESSES.definitions
+    selection = next(s for s in op.selection_set.selections if s.name.value == root)
+    return selection.selection_set.selections[0]
+
+
+def _with_witnesses(document: graphql.DocumentNode) -> str:
+    """Make sure the fields that betray a scope leak are always selected: `id` of recent requests
+    and `allTime.requests` of the dashboard. Selecting a field twice is valid GraphQL (the
+    selections merge), so they are simply appended."""
+    definitions = []
+    for op in document.definitions:
+        selections = []
+        for sel in op.selection_set.selections:
+            if isinstance(sel, graphql.FieldNode) and sel.name.value in ("recentRequests", "dashboardStats"):
+                extra = _witness(sel.name.value)
+                sel = graphql.FieldNode(
+                    alias=sel.alias, name=sel.name, arguments=sel.arguments, directives=sel.directives,
+                    selection_set=graphql.SelectionSetNode(selections=(*sel.selection_set.selections, extra)),
+                )
+            selections.append(sel)
+        definitions.append(graphql.OperationDefinitionNode(
+            operation=op.operation, name=op.name, variable_definitions=op.variable_definitions,
+            directives=op.directives, selection_set=graphql.SelectionSetNode(selections=tuple(selections)),
+        ))
+    return graphql.print_ast(graphql.DocumentNode(definitions=tuple(definitions)))
+
+
+def documents(world: World) -> st.SearchStrategy[str]:
+    return queries(
+        export_sdl(),
+        custom_scalars={"Int": _int_values(), "ID": _id_values(world)},
+        print_ast=_with_witnesses,
+    )
+
+
+@dataclass(frozen=True)
+class RootCall:
+    key: str  # response key
+    name: str
+    args: dict[str, Any]
+
+
+DEFAULTS = {"recentRequests": {"limit": 10}, "dailyStats": {"days": 7}}
+
+
+def root_calls(query: str) -> list[RootCall]:
+    (op,) = graphql.parse(query).definitions
+    calls = []
+    for sel in op.selection_set.selections:
+        args = dict(DEFAULTS.get(sel.name.value, {}))
+        for arg in sel.arguments or ():
+            value = graphql.value_from_ast_untyped(arg.value)
+            # ID coerces an integer literal to its decimal string.
+            args[arg.name.value] = str(value) if arg.name.value == "userId" and isinstance(value, int) else value
+        calls.append(RootCall(sel.alias.value if sel.alias else sel.name.value, sel.name.value, args))
+    return calls
+
+
+# --- callers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Caller:
+    kind: str  # admin | user | refused
+    headers: dict[str, str]
+    viewer: UserRow | None = None
+
+    def __repr__(self) -> str:  # what hypothesis prints for a failing example
+        who = f" {self.viewer.username}" if self.viewer else ""
+        return f"Caller({self.kind}{who}, {self.headers})"
+
+
+HEADER_TEXT = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60)
+JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=8,
+)
+
+
+def _signed(payload: dict[str, Any], secret: str = SECRET, alg: str = "HS256") -> str:
+    return jwt.encode(payload, secret, algorithm=alg)
+
+
+def callers(world: World) -> st.SearchStrategy[Caller]:
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def valid(user: UserRow) -> str:
+        return token_for(user.id, world.settings)
+
+    def access_claims(user_id: str, *, exp: timedelta = timedelta(hours=1), **extra: Any) -> dict[str, Any]:
+        return {"user_id": user_id, "type": "access", "exp": datetime.now(timezone.utc) + exp, **extra}
+
+    admin = st.just(Caller("admin", bearer(valid(world.admin)), world.admin))
+    user = st.sampled_from(world.users).map(lambda u: Caller("user", bearer(valid(u)), u))
+    refused = st.one_of(
+        st.just(Caller("refused", {})),
+        st.sampled_from(world.refused).map(lambda u: Caller("refused", bearer(valid(u)))),
+        st.just(Caller("refused", bearer(_signed(access_claims(world.admin.id, exp=-timedelta(seconds=5)))))),
+        st.just(Caller("refused", bearer(_signed(access_claims(world.admin.id), secret="not-the-secret-0123456789abcdef0123")))),
+        st.just(Caller("refused", bearer(_signed({**access_claims(world.admin.id), "type": "refresh"})))),
+        st.just(Caller("refused", bearer(_signed({"user_id": world.admin.id, "type": "access"})))),
+        HEADER_TEXT.map(lambda t: Caller("refused", bearer(t))),
+        HEADER_TEXT.map(lambda t: Caller("refused", {"Authorization": t})),
+        # Signed with the real secret but with claims of any shape: the user id is never a real one.
+        st.dictionaries(
+            st.sampled_from(["user_id", "type", "exp", "iat", "nbf", "sub", "jti"]), JSON_VALUES, max_size=5
+        ).map(lambda claims: Caller("refused", bearer(_signed(claims)))),
+        st.builds(
+            lambda uid: Caller("refused", bearer(_signed(access_claims(uid)))),
+            st.text(max_size=40).filter(lambda s: s not in {u.id for u in world.ds.users}),
+        ),
+    )
+    return st.one_of(admin, user, refused)
+
+
+# --- checks -----------------------------------------------------------------------------------
+
+
+def assert_no_leak(message: str, sent: str) -> None:
+    """A marker the client itself sent may be echoed back (an unknown userId, say); any other
+    is the server talking about its insides."""
+    for marker in LEAK_MARKERS_EXACT:
+        assert marker not in message or marker in sent, f"{marker!r} leaked in {message!r}"
+    for marker in LEAK_MARKERS_ANY_CASE:
+        assert marker not in message.lower() or marker in sent.lower(), f"{marker!r} leaked in {message!r}"
+    assert SECRET not in message
+
+
+def check_envelope(response: httpx.Response, sent: str) -> dict[str, Any]:
+    """Properties 1 and 2: no 5xx, a GraphQL JSON envelope, only client error codes, no leaks."""
+    assert response.status_code < 500, (response.status_code, response.text[:2000])
+    assert SECRET not in response.text
+    body = response.json()
+    assert isinstance(body, dict) and ("data" in body or "errors" in body), body
+    errors = body.get("errors") or []
+    assert isinstance(errors, list), body
+    document_level = [e for e in errors if "code" not in (e.get("extensions") or {})]
+    for error in errors:
+        code = (error.get("extensions") or {}).get("code")
+        assert code != "INTERNAL_SERVER_ERROR", f"internal error: {error}"
+        assert code is None or code in CLIENT_CODES, error
+        assert_no_leak(str(error.get("message", "")), sent)
+    if document_level:
+        # Errors without a code are the parser's, validator's and limiters' verdicts on the
+        # document: they stop it before execution, so there is no data and no path.
+        assert body.get("data") is None, body
+        assert all(not e.get("path") for e in errors), body
+    return body
+
+
+def _out_of_range(calls: list[RootCall]) -> bool:
+    for c in calls:
+        limit, days = c.args.get("limit"), c.args.get("days")
+        if limit is not None and not 1 <= limit <= MAX_LIMIT:
+            return True
+        if days is not None and not 1 <= days <= MAX_DAYS:
+            return True
+    return False
+
+
+def _user_ids(calls: list[RootCall]) -> set[str]:
+    return {c.args["userId"] for c in calls if c.args.get("userId") is not None}
+
+
+def check_scope(world: World, caller: Caller, query: str, body: dict[str, Any]) -> None:
+    """Property 3: what each caller may see, and that figures belong to the scope asked for."""
+    errors = body.get("errors") or []
+    data = body.get("data")
+    codes = {(e.get("extensions") or {}).get("code") for e in errors}
+    if None in codes:
+        return  # never executed (a limiter refused the document): checked by check_envelope
+    calls = root_calls(query)
+
+    if caller.kind == "refused":
+        assert data is None or all(v is None for v in data.values()), body
+        assert codes == {"UNAUTHENTICATED"}, body
+        return
+
+    viewer = caller.viewer
+    assert viewer is not None
+    known = {u.id for u in world.ds.users}
+    if caller.kind == "admin":
+        refused_ids = {uid for uid in _user_ids(calls) if uid not in known}
+        allowed_codes = {"BAD_USER_INPUT"}
+    else:
+        refused_ids = {uid for uid in _user_ids(calls) if uid != viewer.id}
+        allowed_codes = {"FORBIDDEN", "BAD_USER_INPUT"}
+    if refused_ids or _out_of_range(calls):
+        # Every root field is non-null, so one refused argument nulls the whole answer.
+        assert data is None, body
+        assert codes and codes <= allowed_codes, body
+        if caller.kind == "user" and refused_ids:
+            assert "FORBIDDEN" in codes, body
+        return
+
+    assert data is not None, body
+    if caller.kind == "admin":
+        assert not errors, body
+    else:
+        for error in errors:
+            assert error["extensions"]["code"] == "FORBIDDEN", body
+            assert error["path"][0] == "dashboardStats" and error["path"][-1] in ADMIN_ONLY, body
+
+    for call in calls:
+        value = data[call.key]
+        uid = call.args.get("userId")
+        if caller.kind == "admin" and uid is None:
+            in_scope = {r.id for r in world.ds.usage}
+        else:
+            in_scope = world.rows_by_user.get(uid or viewer.id, set())
+        if call.name == "recentRequests":
+            ids = [item["id"] for item in value]
+            assert set(ids) <= in_scope, (call, sorted(set(ids) - in_scope))
+            assert len(ids) == min(call.args["limit"], len(in_scope)), (call, len(ids))
+        elif call.name == "dashboardStats":
+            assert value["allTime"]["requests"] == len(in_scope), (call, value["allTime"])
+            if caller.kind == "user":
+                for name in ADMIN_ONLY & value.keys():
+                    assert value[name] is None, (call, value)
+        elif call.name == "viewer":
+            assert value.get("id", viewer.id) == viewer.id, value
+
+
+async def _post(world: World, headers: dict[str, str], **kwargs: Any) -> httpx.Response:
+    async with app_client(world.settings, NOW) as client:
+        return await client.post("/graphql", headers=headers, **kwargs)
+
+
+async def _get(world: World, url: httpx.URL, headers: dict[str, str]) -> httpx.Response:
+    async with app_client(world.settings, NOW) as client:
+        return await client.get(url, headers=headers)
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+def test_generated_queries_keep_the_contract(world: World) -> None:
+    @FUZZ
+    @given(query=documents(world), caller=callers(world))
+    def prop(query: str, caller: Caller) -> None:
+        note(f"document:\n{query}")
+        response = world.run(_post(world, caller.headers, json={"query": query}))
+        body = check_envelope(response, query)
+        check_scope(world, caller, query, body)
+
+    prop()
+
+
+def _request_bodies(world: World) -> st.SearchStrategy[tuple[dict[str, str], bytes]]:
+    content_types = st.sampled_from([
+        None, "application/json", "application/json; charset=latin-1", "application/graphql", "text/plain",
+        "application/x-www-form-urlencoded", "multipart/form-data", "multipart/form-data; boundary=x",
+    ])
+    persisted = st.fixed_dictionaries({
+        "persistedQuery": st.fixed_dictionaries({
+            "version": JSON_VALUES, "sha256Hash": st.one_of(st.text(alphabet="0123456789abcdef", min_size=64, max_size=64), JSON_VALUES),
+        })
+    })
+    operation = st.fixed_dictionaries(
+        {},
+        optional={
+            "query": st.one_of(st.text(max_size=200), st.sampled_from([
+                "{ viewer { id } }", "query Q($u: ID) { dashboardStats(userId: $u) { allTime { requests } } }",
+                "query Q($n: Int!) { recentRequests(limit: $n) { id } }", "mutation { x }", "subscription { x }",
+                "{ __schema { types { name } } }", "{ a: viewer { id } a: viewer { email } }", "{",
+            ]), JSON_VALUES),
+            "variables": st.one_of(JSON_VALUES, st.dictionaries(st.sampled_from(["u", "n", "x"]), JSON_VALUES)),
+            "operationName": st.one_of(st.sampled_from(["Q", "", "Other"]), JSON_VALUES),
+            "extensions": st.one_of(JSON_VALUES, persisted),
+        },
+    )
+    payloads = st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300).map(str.encode),
+        JSON_VALUES.map(lambda v: json.dumps(v).encode()),
+        operation.map(lambda v: json.dumps(v).encode()),
+        st.lists(operation, max_size=3).map(lambda v: json.dumps(v).encode()),
+    )
+    auth = st.sampled_from([{}, {"Authorization": f"Bearer {token_for(world.admin.id, world.settings)}"}])
+
+    def headers(content_type: str | None, extra: dict[str, str]) -> dict[str, str]:
+        return {**({"Content-Type": content_type} if content_type else {}), **extra}
+
+    return st.tuples(st.builds(headers, content_types, auth), payloads)
+
+
+def test_random_post_bodies_never_get_a_5xx(world: World) -> None:
+    @FUZZ
+    @given(request=_request_bodies(world))
+    def prop(request: tuple[dict[str, str], bytes]) -> None:
+        headers, payload = request
+        response = world.run(_post(world, headers, content=payload))
+        assert response.status_code < 500, (response.status_code, response.text[:2000])
+        if response.headers.get("content-type", "").startswith("application/json"):
+            check_envelope(response, payload.decode("utf-8", "replace"))
+
+    prop()
+
+
+def test_random_get_query_strings_never_get_a_5xx(world: World) -> None:
+    params = st.dictionaries(
+        st.sampled_from(["query", "variables", "operationName", "extensions", "x"]),
+        st.one_of(st.text(max_size=100), JSON_VALUES.map(json.dumps), st.just("{ viewer { id } }")),
+        max_size=4,
+    )
+    raw = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=120)
+    auth = st.sampled_from([{}, {"Authorization": f"Bearer {token_for(world.admin.id, world.settings)}"}])
+    urls = st.one_of(
+        params.map(lambda p: httpx.URL("/graphql", params=p)),
+        raw.map(lambda q: httpx.URL("/graphql", query=q.encode())),
+    )
+
+    @FUZZ
+    @given(url=urls, headers=auth)
+    def prop(url: httpx.URL, headers: dict[str, str]) -> None:
+        response = world.run(_get(world, url, headers))
+        assert response.status_code < 500, (str(url), response.status_code, response.text[:2000])
+        if response.headers.get("content-type", "").startswith("application/json"):
+            check_envelope(response, unquote_plus(url.query.decode("ascii", "replace")))
+
+    prop()
