@@ -26,7 +26,7 @@ def figures_for(scope: Scope, selected: set[str]) -> Figures:
 
 async def period_totals(ctx: Context, scope: Scope, period: NamedPeriod, figures: Figures) -> Totals:
     window = window_of(period, ctx.calendar)
-    days = await ctx.loaders.day_figures.load(WindowKey(scope, window, figures))
+    days = await ctx.loaders.day_figures.load(WindowKey(scope, window, figures, distinct_counts=False))
     return totals_of(days.values())
 
 

@@ -30,6 +30,8 @@ class WindowKey:
     scope: Scope
     window: Window
     figures: Figures = Figures.FULL
+    # Per-day distinct models and providers: the daily report shows them, totals do not.
+    distinct_counts: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,7 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
                     await day_figures(
                         session, scope=key.scope, window=key.window,
                         calendar=self._loaders.calendar, covered=covered, figures=key.figures,
+                        distinct_counts=key.distinct_counts,
                     )
                 )
         return out

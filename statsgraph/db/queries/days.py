@@ -62,11 +62,13 @@ async def day_figures(
     covered: frozenset[date],
     figures: Figures = Figures.FULL,
     raw_days: list[date] | None = None,
+    distinct_counts: bool = True,
 ) -> dict[date, DayFigures]:
     """Figures of every business day in the window that has any; days without rows are absent.
 
     `raw_days` (sorted) computes just those days from raw rows, whatever is pre-aggregated:
-    the aggregator's own input."""
+    the aggregator's own input. `distinct_counts=False` skips the per-day distinct models and
+    providers (a sort per day over raw rows), which period totals never show."""
     dialect = session.bind.dialect.name
     if not isinstance(scope, UserScope):
         figures = Figures.FULL  # the global pre-aggregates hold every figure
@@ -80,7 +82,7 @@ async def day_figures(
     if covered_days:
         parts.append(_preaggregated_part(scope, covered_days, calendar, dialect, window))
     if ranges:
-        parts.append(_usage_part(scope, ranges, calendar, dialect, window))
+        parts.append(_usage_part(scope, ranges, calendar, dialect, window, distinct_counts))
         if figures is Figures.FULL:
             parts.append(_fallback_part(scope, ranges, calendar, dialect, window))
     if not parts:
@@ -138,7 +140,12 @@ def _preaggregated_part(
 
 
 def _usage_part(
-    scope: Scope, ranges: list[Window], calendar: BusinessCalendar, dialect: str, window: Window
+    scope: Scope,
+    ranges: list[Window],
+    calendar: BusinessCalendar,
+    dialect: str,
+    window: Window,
+    distinct_counts: bool,
 ) -> Select:
     u = Usage
     ok_time = u.response_time_ms.is_not(None) & (u.status_code == 200)
@@ -169,8 +176,12 @@ def _usage_part(
         func.sum(c.cache_creation_cost_usd).label("cache_creation_cost"),
         func.sum(c.cache_read_cost_usd).label("cache_read_cost"),
         func.coalesce(func.avg(c.response_time_ms), 0.0).label("avg_response_ms"),
-        func.count(distinct(c.model)).label("unique_models"),
-        func.count(distinct(c.provider_name)).label("unique_providers"),
+        func.count(distinct(c.model)).label("unique_models") if distinct_counts else _zero("unique_models"),
+        (
+            func.count(distinct(c.provider_name)).label("unique_providers")
+            if distinct_counts
+            else _zero("unique_providers")
+        ),
         _zero("fallback_count"),
         func.sum(c.rt_or_zero * c.ok_time).label("ok_response_ms_sum"),
         func.sum(c.ok_time).label("ok_response_count"),
