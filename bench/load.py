@@ -173,7 +173,7 @@ async def main() -> None:
         started = time.monotonic()
         await asyncio.gather(*(client_loop(base, plan, deadline, tally) for _ in range(args.clients)))
         elapsed = time.monotonic() - started
-        metrics = httpx.get(base + "/metrics").text
+        metrics = httpx.get(base + "/metrics", timeout=60).text
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -106,3 +106,18 @@ async def test_recent_requests_page_is_not_n_plus_one(world) -> None:  # noqa: A
     small = await statements(url, admin.id, q, {"n": 2})
     large = await statements(url, admin.id, q, {"n": 100})
     assert small == large == 3  # the page, its users, its providers
+
+
+async def test_concurrent_requests_do_not_starve_a_small_pool(postgres) -> None:  # noqa: ANN001
+    # Ten full documents fan out to more sessions than the pool holds: they queue, none fails.
+    import asyncio
+
+    url = postgres.create_database("smallpool")
+    ds = await load_dataset(url, now=NOW, tz="Asia/Shanghai")
+    settings = settings_for(url, db_pool_size=2, db_max_overflow=0, ttl_dashboard_global=0, ttl_daily_stats=0)
+    async with app_client(settings, NOW) as client:
+        api = Api(client, token_for(live_admin(ds).id, settings))
+        bodies = await asyncio.wait_for(
+            asyncio.gather(*(api.query(FULL_DOC, {"days": 7 + i}) for i in range(10))), timeout=60
+        )
+    assert len({b["dashboardStats"]["allTime"]["requests"] for b in bodies}) == 1

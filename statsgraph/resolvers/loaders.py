@@ -91,10 +91,12 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
         self._loaders = loaders
 
     async def batch_load_fn(self, keys: Sequence[WindowKey]) -> list[dict[date, DayFigures]]:
+        # Coverage first: holding this batch's connection while waiting for another one
+        # deadlocks a busy pool.
+        coverage = [await self._loaders.coverage(k.scope, k.window) for k in keys]
         out = []
         async with self._loaders.session() as session:
-            for key in keys:
-                covered = await self._loaders.coverage(key.scope, key.window)
+            for key, covered in zip(keys, coverage):
                 out.append(
                     await day_figures(
                         session, scope=key.scope, window=key.window,
@@ -118,10 +120,11 @@ class ModelDaysByDayLoader(DataLoader[ModelDayKey, list[ModelDay]]):
             by_scope[k.scope].append(k.day)
         found: dict[tuple[Scope, date], list[ModelDay]] = defaultdict(list)
         cal = self._loaders.calendar
+        windows = {scope: cal.days_window(min(days), max(days)) for scope, days in by_scope.items()}
+        coverage = {scope: await self._loaders.coverage(scope, w) for scope, w in windows.items()}
         async with self._loaders.session() as session:
-            for scope, days in by_scope.items():
-                window = cal.days_window(min(days), max(days))
-                covered = await self._loaders.coverage(scope, window)
+            for scope, window in windows.items():
+                covered = coverage[scope]
                 for row in await model_days(session, scope=scope, window=window, calendar=cal, covered=covered):
                     found[(scope, row.day)].append(row)
         return [found.get((k.scope, k.day), []) for k in keys]

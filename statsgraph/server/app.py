@@ -55,7 +55,10 @@ class Runtime:
 
 
 def make_runtime(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Runtime:
-    engine = make_engine(settings.read_url)
+    pool = {} if settings.read_url.startswith("sqlite") else {
+        "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow, "pool_timeout": 30,
+    }
+    engine = make_engine(settings.read_url, **pool)
     shared: SharedCache
     if settings.redis_url:
         shared = RedisCache(

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Replica for read queries; the aggregator always writes through `database_url`.
     database_read_url: str | None = None
     redis_url: str | None = None
+    # Connections per process (PostgreSQL): pool size and extra connections under bursts.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
     jwt_secret_key: str = ""
     jwt_algorithm: str = "HS256"
     app_timezone: str = "Asia/Shanghai"
