@@ -156,9 +156,11 @@ async def main() -> None:
         for name in ("TTL_DASHBOARD_GLOBAL", "TTL_DASHBOARD_USER", "TTL_PROVIDER_STATUS", "TTL_DAILY_STATS",
                      "TTL_CLOSED_MAX"):
             env[name] = "0"
+    server_log = open(os.environ.get("STATSGRAPH_LOAD_LOG", os.devnull), "w")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "statsgraph.server.cli", "serve", "--port", str(port), "--workers", str(args.workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        # The server logs a line per request: to a file, since an unread pipe would fill and block it.
+        env=env, stdout=subprocess.DEVNULL, stderr=server_log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -176,7 +178,12 @@ async def main() -> None:
         metrics = httpx.get(base + "/metrics", timeout=60).text
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            print("the server did not stop within 20 s of SIGTERM: requests still in flight", file=sys.stderr)
+            server.kill()
+        server_log.close()
 
     lat = sorted(tally.latencies)
     p50 = statistics.median(lat) * 1000 if lat else float("nan")

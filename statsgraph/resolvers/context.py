@@ -44,6 +44,12 @@ def _path_str(path: Any) -> str:
     return ".".join(reversed(keys))
 
 
+def is_plausible_id(value: str) -> bool:
+    """Ids are short printable strings (UUIDs in Aether); anything else cannot name a row and
+    is refused before it reaches a driver (PostgreSQL rejects NUL bytes in text)."""
+    return 0 < len(value) <= 64 and value.isprintable()
+
+
 class Context(BaseContext):
     def __init__(
         self,
@@ -85,7 +91,7 @@ class Context(BaseContext):
             return GLOBAL if (viewer.is_admin and user_id is None) else UserScope(viewer.id)
         if not viewer.is_admin:
             raise Forbidden("You may only read your own statistics")
-        if len(user_id) > 64 or await self.loaders.users.load(user_id) is None:
+        if not is_plausible_id(user_id) or await self.loaders.users.load(user_id) is None:
             raise BadUserInput(f"Unknown user id: {user_id[:64]!r}", argumentName="userId")
         return UserScope(user_id)
 
@@ -112,4 +118,4 @@ class Context(BaseContext):
         return float(s.ttl_daily_stats)
 
 
-__all__ = ["UNAVAILABLE", "Context", "Freshness"]
+__all__ = ["UNAVAILABLE", "Context", "Freshness", "is_plausible_id"]

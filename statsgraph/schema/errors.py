@@ -6,36 +6,12 @@ from __future__ import annotations
 import logging
 
 from graphql import GraphQLError
-from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import MaskErrors
 
+from ..db.errors import is_database_unavailable
 from ..resolvers.errors import ClientError
 
 log = logging.getLogger("statsgraph.errors")
-
-
-_CONNECTION_ERRORS = {
-    "ConnectionDoesNotExistError", "CannotConnectNowError", "ConnectionFailureError",
-    "TooManyConnectionsError", "InterfaceError", "PostgresConnectionError",
-}
-
-
-def _database_down(exc: BaseException | None) -> bool:
-    """Whether an error means the database could not be reached (rather than a bug): then the
-    client gets SERVICE_UNAVAILABLE and may retry."""
-    seen = 0
-    while exc is not None and seen < 8:
-        seen += 1
-        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-            return True
-        if isinstance(exc, OSError | ConnectionError | TimeoutError):
-            return True
-        if type(exc).__name__ in _CONNECTION_ERRORS:
-            return True
-        if "unable to open database file" in str(exc):
-            return True
-        exc = getattr(exc, "orig", None) or exc.__cause__
-    return False
 
 
 class MaskInternalErrors(MaskErrors):
@@ -51,7 +27,7 @@ class MaskInternalErrors(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = getattr(self.execution_context.context, "request_id", "")
         original = error.original_error
-        if _database_down(original):
+        if is_database_unavailable(original):
             code, message = "SERVICE_UNAVAILABLE", "The statistics database is unavailable; retry shortly."
             log.warning("request %s: database unavailable at %s: %r", request_id, error.path, original)
         else:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from .. import __version__
 from ..db.calendar import BusinessCalendar
 from ..db.engine import count_statements, make_engine, make_session_factory
+from ..db.errors import is_database_unavailable
 from ..resolvers.cache import FieldCacheStore, MemoryCache, RedisCache, SharedCache
 from ..resolvers.context import UNAVAILABLE, Context
 from ..schema import build_schema
@@ -95,9 +96,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         except AuthError as exc:
             auth_error = str(exc)
             log.info("request %s: token refused: %s", request_id, exc)
-        except Exception:  # noqa: BLE001 - the database behind authentication is down
-            auth_error = UNAVAILABLE
-            log.warning("request %s: authentication could not reach the database", request_id, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - classified below, never shown to the client
+            if is_database_unavailable(exc):
+                auth_error = UNAVAILABLE
+                log.warning("request %s: authentication could not reach the database", request_id, exc_info=True)
+            else:
+                auth_error = "token could not be checked"
+                log.error("request %s: authentication failed", request_id, exc_info=True)
         ctx = Context(
             settings=settings,
             calendar=rt.calendar(),

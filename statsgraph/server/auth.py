@@ -68,8 +68,8 @@ async def authenticate(
     if payload.get("type") != "access":
         raise AuthError("not an access token")
     user_id = payload.get("user_id")
-    if not isinstance(user_id, str) or not user_id:
-        raise AuthError("token without user_id")
+    if not isinstance(user_id, str) or not (0 < len(user_id) <= 64 and user_id.isprintable()):
+        raise AuthError("token without a valid user_id")
     if shared is not None and await shared.exists(blacklist_key(token)):
         raise AuthError("token was logged out")
     async with sessions() as session:

@@ -23,10 +23,13 @@ APQ_TTL_SECONDS = 7 * 24 * 3600
 
 
 class PersistedQueryError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    """A request refused before execution, answered as a GraphQL error body."""
+
+    def __init__(self, code: str, message: str, *, status: int = 200) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.status = status
 
 
 def sha256_hex(document: str) -> str:
@@ -69,7 +72,7 @@ class PersistedQueryRouter(GraphQLRouter):
         except PersistedQueryError as exc:
             return JSONResponse(
                 {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
-                status_code=200,
+                status_code=exc.status,
                 headers={"Cache-Control": "no-store"},
             )
 
@@ -78,7 +81,13 @@ class PersistedQueryRouter(GraphQLRouter):
         return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
-        data = await super().parse_http_body(request)
+        try:
+            data = await super().parse_http_body(request)
+        except (UnicodeDecodeError, AttributeError, TypeError) as exc:
+            # strawberry expects a UTF-8 JSON object; anything else is the client's error.
+            raise PersistedQueryError(
+                "BAD_REQUEST", "The request body must be a UTF-8 JSON object", status=400
+            ) from exc
         if isinstance(data, list):
             return [await self._resolve(item) for item in data]
         return await self._resolve(data)
