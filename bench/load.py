@@ -164,12 +164,14 @@ async def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in range(600):
             try:
                 httpx.get(base + "/healthz", timeout=1)
                 break
             except httpx.HTTPError:
                 await asyncio.sleep(0.1)
+        else:
+            raise SystemExit("the server did not start within 60 s")
         tally = Tally()
         deadline = time.monotonic() + args.seconds
         started = time.monotonic()
