@@ -1,0 +1,1 @@
+"""Role-scoped resolvers, per-request dataloaders and the field cache."""

@@ -1,0 +1,1 @@
+"""HTTP: settings, authentication, the FastAPI app and the command line."""
