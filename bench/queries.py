@@ -56,6 +56,7 @@ async def build(url: str, requests: int, days: int) -> None:
 
 async def backfill(url: str) -> float:
     engine = make_engine(url)
+    await init_database(engine)  # tables added since the database was generated
     if engine.dialect.name == "sqlite":
         serialise_sqlite_writers(engine)
     started = time.perf_counter()

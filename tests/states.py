@@ -14,6 +14,7 @@ from statsgraph.db.models import (
     StatsDaily,
     StatsDailyModel,
     StatsUserDaily,
+    StatsUserDailyDetail,
 )
 
 STATES = ("never", "complete", "stopped", "gaps")
@@ -40,7 +41,7 @@ async def set_state(url: str, *, tz: str, now: datetime, state: str) -> None:
             today = calendar.today()
             holes = [calendar.day_start(today - timedelta(days=n)) for n in (1, 3, 12, 33)]
             async with engine.begin() as conn:
-                for table in (StatsDaily, StatsDailyModel, StatsUserDaily):
+                for table in (StatsDaily, StatsDailyModel, StatsUserDaily, StatsUserDailyDetail):
                     await conn.execute(delete(table).where(table.date.in_(holes)))
     finally:
         await engine.dispose()

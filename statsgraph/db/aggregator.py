@@ -13,23 +13,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, event, func, insert, select, text
+from sqlalchemy import delete, distinct, event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from .calendar import BusinessCalendar, Window, iter_days
 from .figures import DayFigures
 from .models import (
     ApiKey,
+    RequestCandidate,
     StatsDaily,
     StatsDailyModel,
     StatsSummary,
     StatsUserDaily,
+    StatsUserDailyDetail,
     Usage,
     User,
 )
 from .queries.coverage import in_ranges, ranges_of_days
 from .queries.days import day_figures
-from .queries.filters import count_if, is_error
+from .queries.filters import EXECUTED_CANDIDATE, count_if, is_error
 from .queries.model_days import model_days
 from .scope import GLOBAL
 from .sqlexpr import as_date, business_date
@@ -140,6 +142,7 @@ async def _aggregate_days(session: AsyncSession, calendar: BusinessCalendar, day
     await session.execute(delete(StatsDaily).where(StatsDaily.date.in_(starts)))
     await session.execute(delete(StatsDailyModel).where(StatsDailyModel.date.in_(starts)))
     await session.execute(delete(StatsUserDaily).where(StatsUserDaily.date.in_(starts)))
+    await session.execute(delete(StatsUserDailyDetail).where(StatsUserDailyDetail.date.in_(starts)))
 
     await session.execute(
         insert(StatsDaily),
@@ -167,19 +170,23 @@ async def _aggregate_days(session: AsyncSession, calendar: BusinessCalendar, day
             ],
         )
     # Like Aether: a row for every user active now (zeros included) and for anyone with usage.
-    user_rows = []
+    user_rows, detail_rows = [], []
     for day in days:
         seen = users.get(day, {})
         for user_id in sorted(set(active_users) | set(seen)):
-            user_rows.append(_user_row(user_id, day, calendar.day_start(day), seen.get(user_id), now))
+            figs = seen.get(user_id)
+            user_rows.append(_user_row(user_id, day, calendar.day_start(day), figs, now))
+            detail_rows.append(_user_detail_row(user_id, day, calendar.day_start(day), figs, now))
     if user_rows:
         await session.execute(insert(StatsUserDaily), user_rows)
+        await session.execute(insert(StatsUserDailyDetail), detail_rows)
 
 
 async def _user_days(
     session: AsyncSession, calendar: BusinessCalendar, days: list[date], window: Window
 ) -> dict[date, dict[str, dict[str, float]]]:
     dialect = session.bind.dialect.name
+    ranges = ranges_of_days(days, calendar)
     u = Usage
     rows = (
         select(
@@ -187,9 +194,10 @@ async def _user_days(
             u.user_id,
             count_if(is_error()).label("is_error"),
             u.input_tokens, u.output_tokens, u.cache_creation_input_tokens,
-            u.cache_read_input_tokens, u.total_cost_usd,
+            u.cache_read_input_tokens, u.total_cost_usd, u.actual_total_cost_usd,
+            u.cache_creation_cost_usd, u.cache_read_cost_usd, u.response_time_ms, u.model, u.provider_name,
         )
-        .where(u.user_id.is_not(None), in_ranges(u.created_at, ranges_of_days(days, calendar)))
+        .where(u.user_id.is_not(None), in_ranges(u.created_at, ranges))
         .subquery()
     )
     c = rows.c
@@ -203,10 +211,38 @@ async def _user_days(
         func.sum(c.cache_creation_input_tokens).label("cache_creation_tokens"),
         func.sum(c.cache_read_input_tokens).label("cache_read_tokens"),
         func.sum(c.total_cost_usd).label("cost"),
+        func.sum(c.actual_total_cost_usd).label("actual_cost"),
+        func.sum(c.cache_creation_cost_usd).label("cache_creation_cost"),
+        func.sum(c.cache_read_cost_usd).label("cache_read_cost"),
+        func.coalesce(func.avg(c.response_time_ms), 0.0).label("avg_response_ms"),
+        func.count(distinct(c.model)).label("unique_models"),
+        func.count(distinct(c.provider_name)).label("unique_providers"),
     ).group_by(c.day, c.user_id)
     out: dict[date, dict[str, dict[str, float]]] = {}
     for r in await session.execute(stmt):
         out.setdefault(as_date(r.day), {})[r.user_id] = r._asdict()
+
+    # Fallbacks per user-day: a candidate belongs to the user of the usage row of its request.
+    rc = RequestCandidate
+    executed = (
+        select(
+            business_date(rc.created_at, dialect=dialect, calendar=calendar, window=window).label("day"),
+            rc.request_id,
+            u.user_id,
+        )
+        .join(u, u.request_id == rc.request_id)
+        .where(rc.status.in_(EXECUTED_CANDIDATE), u.user_id.is_not(None), in_ranges(rc.created_at, ranges))
+        .subquery()
+    )
+    fallbacks = (
+        select(executed.c.day, executed.c.user_id)
+        .group_by(executed.c.day, executed.c.request_id, executed.c.user_id)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    stmt = select(fallbacks.c.day, fallbacks.c.user_id, func.count()).group_by(fallbacks.c.day, fallbacks.c.user_id)
+    for day, user_id, n in await session.execute(stmt):
+        out.setdefault(as_date(day), {}).setdefault(user_id, {})["fallbacks"] = int(n)
     return out
 
 
@@ -256,6 +292,32 @@ def _user_row(
         "total_cost": float(f.get("cost") or 0),
         "created_at": now,
         "updated_at": now,
+    }
+
+
+def _user_detail_row(
+    user_id: str, day: date, start: datetime, figs: dict[str, float] | None, now: datetime
+) -> dict[str, object]:
+    f = figs or {}
+    return {
+        "id": _stable_id("user-detail", user_id, day),
+        "user_id": user_id,
+        "date": start,
+        "total_requests": int(f.get("requests") or 0),
+        "error_requests": int(f.get("errors") or 0),
+        "input_tokens": int(f.get("input_tokens") or 0),
+        "output_tokens": int(f.get("output_tokens") or 0),
+        "cache_creation_tokens": int(f.get("cache_creation_tokens") or 0),
+        "cache_read_tokens": int(f.get("cache_read_tokens") or 0),
+        "total_cost": float(f.get("cost") or 0),
+        "actual_total_cost": float(f.get("actual_cost") or 0),
+        "cache_creation_cost": float(f.get("cache_creation_cost") or 0),
+        "cache_read_cost": float(f.get("cache_read_cost") or 0),
+        "avg_response_time_ms": float(f.get("avg_response_ms") or 0),
+        "fallback_count": int(f.get("fallbacks") or 0),
+        "unique_models": int(f.get("unique_models") or 0),
+        "unique_providers": int(f.get("unique_providers") or 0),
+        "created_at": now,
     }
 
 

@@ -179,6 +179,38 @@ class StatsUserDaily(_DayTotals, Base):
     )
 
 
+class StatsUserDailyDetail(Base):
+    """statsgraph's own companion of `stats_user_daily` (Aether neither reads nor writes it): the
+    user-day figures Aether's table lacks, so a user's cost, cache costs, response time and
+    fallbacks need not be recomputed from raw rows. Written for the same user-days."""
+
+    __tablename__ = "stats_user_daily_detail"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    date: Mapped[datetime] = mapped_column(UTCDateTime)
+    total_requests: Mapped[int] = mapped_column(Integer, default=0)
+    error_requests: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_creation_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    actual_total_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    cache_creation_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    cache_read_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    avg_response_time_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    fallback_count: Mapped[int] = mapped_column(Integer, default=0)
+    unique_models: Mapped[int] = mapped_column(Integer, default=0)
+    unique_providers: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "date", name="uq_stats_user_daily_detail"),
+        Index("idx_stats_user_daily_detail_user_date", "user_id", "date"),
+    )
+
+
 class StatsSummary(Base):
     __tablename__ = "stats_summary"
 
@@ -201,7 +233,7 @@ class StatsSummary(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-STATS_TABLES = (StatsDaily, StatsDailyModel, StatsUserDaily, StatsSummary)
+STATS_TABLES = (StatsDaily, StatsDailyModel, StatsUserDaily, StatsUserDailyDetail, StatsSummary)
 
 __all__ = [
     "STATS_TABLES",
@@ -213,6 +245,7 @@ __all__ = [
     "StatsDailyModel",
     "StatsSummary",
     "StatsUserDaily",
+    "StatsUserDailyDetail",
     "Usage",
     "User",
 ]

@@ -22,7 +22,7 @@ from ..db.queries import entities, traffic
 from ..db.queries.coverage import aggregated_days
 from ..db.queries.days import Figures, day_figures
 from ..db.queries.model_days import model_days
-from ..db.scope import Scope
+from ..db.scope import GlobalScope, Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,7 @@ class Loaders:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], calendar: BusinessCalendar) -> None:
         self._sessions = sessions
         self._calendar = calendar
-        self._coverage: dict[Scope, asyncio.Future[frozenset[date]]] = {}
+        self._coverage: dict[tuple[Scope, Figures], asyncio.Future[frozenset[date]]] = {}
         self.day_figures = DayFiguresByWindowLoader(self)
         self.model_days = ModelDaysByDayLoader(self)
         self.users = UserByIdLoader(sessions)
@@ -66,21 +66,28 @@ class Loaders:
     def session(self) -> AsyncSession:
         return self._sessions()
 
-    async def coverage(self, scope: Scope, window: Window) -> frozenset[date]:
-        """Pre-aggregated days of the scope; one statement per scope and request, none when the
-        window holds no closed day."""
+    async def coverage(self, scope: Scope, window: Window, figures: Figures = Figures.FULL) -> frozenset[date]:
+        """Pre-aggregated days of the scope; one statement per scope (and, for a user, per
+        pre-aggregate) and request, none when the window holds no closed day."""
         if window.start is not None and window.start >= self._calendar.today_start():
             return frozenset()
-        fut = self._coverage.get(scope)
+        if isinstance(scope, GlobalScope):
+            figures = Figures.FULL  # one global pre-aggregate serves both
+        key = (scope, figures)
+        fut = self._coverage.get(key)
         if fut is None:
             fut = asyncio.get_running_loop().create_future()
-            self._coverage[scope] = fut
+            self._coverage[key] = fut
             try:
                 async with self.session() as session:
-                    fut.set_result(await aggregated_days(session, scope=scope, calendar=self._calendar))
+                    fut.set_result(
+                        await aggregated_days(
+                            session, scope=scope, calendar=self._calendar, detailed=figures is Figures.FULL
+                        )
+                    )
             except BaseException as exc:
                 fut.set_exception(exc)
-                del self._coverage[scope]
+                del self._coverage[key]
                 raise
         return await fut
 
@@ -93,7 +100,7 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
     async def batch_load_fn(self, keys: Sequence[WindowKey]) -> list[dict[date, DayFigures]]:
         # Coverage first: holding this batch's connection while waiting for another one
         # deadlocks a busy pool.
-        coverage = [await self._loaders.coverage(k.scope, k.window) for k in keys]
+        coverage = [await self._loaders.coverage(k.scope, k.window, k.figures) for k in keys]
         out = []
         async with self._loaders.session() as session:
             for key, covered in zip(keys, coverage):
@@ -121,7 +128,11 @@ class ModelDaysByDayLoader(DataLoader[ModelDayKey, list[ModelDay]]):
         found: dict[tuple[Scope, date], list[ModelDay]] = defaultdict(list)
         cal = self._loaders.calendar
         windows = {scope: cal.days_window(min(days), max(days)) for scope, days in by_scope.items()}
-        coverage = {scope: await self._loaders.coverage(scope, w) for scope, w in windows.items()}
+        # There is no per-user model pre-aggregate: only the global scope needs its coverage.
+        coverage = {
+            scope: await self._loaders.coverage(scope, w) if isinstance(scope, GlobalScope) else frozenset()
+            for scope, w in windows.items()
+        }
         async with self._loaders.session() as session:
             for scope, window in windows.items():
                 covered = coverage[scope]

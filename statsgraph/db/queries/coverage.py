@@ -9,23 +9,24 @@ from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..calendar import BusinessCalendar, Window
-from ..models import StatsDaily, StatsUserDaily
+from ..models import StatsDaily, StatsUserDaily, StatsUserDailyDetail
 from ..scope import GlobalScope, Scope, UserScope
 
 
 async def aggregated_days(
-    session: AsyncSession, *, scope: Scope, calendar: BusinessCalendar
+    session: AsyncSession, *, scope: Scope, calendar: BusinessCalendar, detailed: bool = True
 ) -> frozenset[date]:
-    """Closed days with a pre-aggregate row in this scope.
+    """Closed days with a pre-aggregate row in this scope. For a user, `detailed` asks for
+    the days of statsgraph's `stats_user_daily_detail` (every figure) rather than Aether's
+    `stats_user_daily` (counts, tokens and cost).
 
     A row counts only when its `date` is exactly the start of a business day of the current
     time zone: rows written under another APP_TIMEZONE do not line up with our days and are
     ignored (their days come from raw rows), never half-counted."""
     today_start = calendar.today_start()
     if isinstance(scope, UserScope):
-        stmt = select(StatsUserDaily.date).where(
-            StatsUserDaily.user_id == scope.user_id, StatsUserDaily.date < today_start
-        )
+        table = StatsUserDailyDetail if detailed else StatsUserDaily
+        stmt = select(table.date).where(table.user_id == scope.user_id, table.date < today_start)
     else:
         stmt = select(StatsDaily.date).where(StatsDaily.date < today_start)
     days = set()

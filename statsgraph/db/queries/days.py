@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..calendar import BusinessCalendar, Window
 from ..figures import DayFigures
-from ..models import RequestCandidate, StatsDaily, StatsUserDaily, Usage
+from ..models import RequestCandidate, StatsDaily, StatsUserDaily, StatsUserDailyDetail, Usage
 from ..scope import Scope, UserScope
 from ..sqlexpr import as_date, business_date
 from .coverage import covered_in, in_ranges, ranges_of_days, raw_ranges
@@ -24,10 +24,10 @@ from .filters import (
 
 
 class Figures(enum.Enum):
-    """Which figures a caller needs; decides whether user pre-aggregates can serve them.
+    """Which figures a caller needs; decides which user pre-aggregate can serve them.
 
-    `stats_user_daily` holds counts, tokens and cost only. A user-scope question that needs
-    actual cost, cache costs, response times or fallbacks is answered from raw rows."""
+    Aether's `stats_user_daily` holds counts, tokens and cost only (BASIC); statsgraph's
+    `stats_user_daily_detail` holds every figure (FULL). Each covers the days it has rows for."""
 
     BASIC = "basic"
     FULL = "full"
@@ -47,10 +47,6 @@ _INTS = {
 
 def _zero(name: str):  # noqa: ANN202
     return literal(0).label(name) if name in _INTS else literal(0.0).label(name)
-
-
-def usable_preaggregates(scope: Scope, figures: Figures) -> bool:
-    return not (isinstance(scope, UserScope) and figures is Figures.FULL)
 
 
 async def day_figures(
@@ -75,12 +71,12 @@ async def day_figures(
     if raw_days is not None:
         covered_days, ranges = [], ranges_of_days(raw_days, calendar)
     else:
-        covered_days = covered_in(window, covered, calendar) if usable_preaggregates(scope, figures) else []
+        covered_days = covered_in(window, covered, calendar)
         ranges = raw_ranges(window, covered_days, calendar)
 
     parts: list[Select] = []
     if covered_days:
-        parts.append(_preaggregated_part(scope, covered_days, calendar, dialect, window))
+        parts.append(_preaggregated_part(scope, figures, covered_days, calendar, dialect, window))
     if ranges:
         parts.append(_usage_part(scope, ranges, calendar, dialect, window, distinct_counts))
         if figures is Figures.FULL:
@@ -101,9 +97,30 @@ async def day_figures(
 
 
 def _preaggregated_part(
-    scope: Scope, days: list[date], calendar: BusinessCalendar, dialect: str, window: Window
+    scope: Scope, figures: Figures, days: list[date], calendar: BusinessCalendar, dialect: str, window: Window
 ) -> Select:
     starts = [calendar.day_start(d) for d in days]
+    if isinstance(scope, UserScope) and figures is Figures.FULL:
+        x = StatsUserDailyDetail
+        return select(
+            business_date(x.date, dialect=dialect, calendar=calendar, window=window).label("day"),
+            x.total_requests.label("requests"),
+            x.error_requests.label("error_requests"),
+            x.input_tokens.label("input_tokens"),
+            x.output_tokens.label("output_tokens"),
+            x.cache_creation_tokens.label("cache_creation_tokens"),
+            x.cache_read_tokens.label("cache_read_tokens"),
+            x.total_cost.label("cost"),
+            x.actual_total_cost.label("actual_cost"),
+            x.cache_creation_cost.label("cache_creation_cost"),
+            x.cache_read_cost.label("cache_read_cost"),
+            func.coalesce(x.avg_response_time_ms, 0.0).label("avg_response_ms"),
+            x.unique_models.label("unique_models"),
+            x.unique_providers.label("unique_providers"),
+            x.fallback_count.label("fallback_count"),
+            _zero("ok_response_ms_sum"),
+            _zero("ok_response_count"),
+        ).where(x.user_id == scope.user_id, x.date.in_(starts))
     if isinstance(scope, UserScope):
         t = StatsUserDaily
         return select(
@@ -216,4 +233,4 @@ def _fallback_part(
     return select(per_request.c.day, *cols).group_by(per_request.c.day)
 
 
-__all__ = ["Figures", "day_figures", "usable_preaggregates"]
+__all__ = ["Figures", "day_figures"]
