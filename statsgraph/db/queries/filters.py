@@ -18,9 +18,13 @@ def usage_in_scope(scope: Scope) -> ColumnElement[bool]:
 
 def candidates_in_scope(scope: Scope) -> ColumnElement[bool]:
     # Candidates carry no owner; they belong to the user whose usage row has their request id.
+    # A correlated EXISTS probes the unique request_id index per candidate in the time range;
+    # an IN over the user's request ids would read all of them (SQLite materialises it).
     if isinstance(scope, UserScope):
-        return RequestCandidate.request_id.in_(
-            select(Usage.request_id).where(Usage.user_id == scope.user_id)
+        return (
+            select(Usage.id)
+            .where(Usage.request_id == RequestCandidate.request_id, Usage.user_id == scope.user_id)
+            .exists()
         )
     return true()
 
