@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, distinct, event, func, insert, select, text
+from sqlalchemy import delete, event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from .calendar import BusinessCalendar, Window, iter_days
@@ -30,8 +30,8 @@ from .models import (
     User,
 )
 from .queries.coverage import in_ranges, ranges_of_days
-from .queries.days import day_figures
-from .queries.filters import EXECUTED_CANDIDATE, count_if, is_error
+from .queries.days import day_figures, raw_day_aggregates, raw_usage_columns
+from .queries.filters import EXECUTED_CANDIDATE, count_if
 from .queries.model_days import model_days
 from .scope import GLOBAL
 from .sqlexpr import as_date, business_date
@@ -192,32 +192,13 @@ async def _user_days(
         select(
             business_date(u.created_at, dialect=dialect, calendar=calendar, window=window).label("day"),
             u.user_id,
-            count_if(is_error()).label("is_error"),
-            u.input_tokens, u.output_tokens, u.cache_creation_input_tokens,
-            u.cache_read_input_tokens, u.total_cost_usd, u.actual_total_cost_usd,
-            u.cache_creation_cost_usd, u.cache_read_cost_usd, u.response_time_ms, u.model, u.provider_name,
+            *raw_usage_columns(),
         )
         .where(u.user_id.is_not(None), in_ranges(u.created_at, ranges))
         .subquery()
     )
     c = rows.c
-    stmt = select(
-        c.day,
-        c.user_id,
-        func.count().label("requests"),
-        func.sum(c.is_error).label("errors"),
-        func.sum(c.input_tokens).label("input_tokens"),
-        func.sum(c.output_tokens).label("output_tokens"),
-        func.sum(c.cache_creation_input_tokens).label("cache_creation_tokens"),
-        func.sum(c.cache_read_input_tokens).label("cache_read_tokens"),
-        func.sum(c.total_cost_usd).label("cost"),
-        func.sum(c.actual_total_cost_usd).label("actual_cost"),
-        func.sum(c.cache_creation_cost_usd).label("cache_creation_cost"),
-        func.sum(c.cache_read_cost_usd).label("cache_read_cost"),
-        func.coalesce(func.avg(c.response_time_ms), 0.0).label("avg_response_ms"),
-        func.count(distinct(c.model)).label("unique_models"),
-        func.count(distinct(c.provider_name)).label("unique_providers"),
-    ).group_by(c.day, c.user_id)
+    stmt = select(c.day, c.user_id, *raw_day_aggregates(c)).group_by(c.day, c.user_id)
     out: dict[date, dict[str, dict[str, float]]] = {}
     for r in await session.execute(stmt):
         out.setdefault(as_date(r.day), {})[r.user_id] = r._asdict()
@@ -277,7 +258,7 @@ def _user_row(
 ) -> dict[str, object]:
     f = figs or {}
     requests = int(f.get("requests") or 0)
-    errors = int(f.get("errors") or 0)
+    errors = int(f.get("error_requests") or 0)
     return {
         "id": _stable_id("user", user_id, day),
         "user_id": user_id,
@@ -304,7 +285,7 @@ def _user_detail_row(
         "user_id": user_id,
         "date": start,
         "total_requests": int(f.get("requests") or 0),
-        "error_requests": int(f.get("errors") or 0),
+        "error_requests": int(f.get("error_requests") or 0),
         "input_tokens": int(f.get("input_tokens") or 0),
         "output_tokens": int(f.get("output_tokens") or 0),
         "cache_creation_tokens": int(f.get("cache_creation_tokens") or 0),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Select, distinct, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,25 +103,8 @@ def _preaggregated_part(
     starts = [calendar.day_start(d) for d in days]
     if isinstance(scope, UserScope) and figures is Figures.FULL:
         x = StatsUserDailyDetail
-        return select(
-            business_date(x.date, dialect=dialect, calendar=calendar, window=window).label("day"),
-            x.total_requests.label("requests"),
-            x.error_requests.label("error_requests"),
-            x.input_tokens.label("input_tokens"),
-            x.output_tokens.label("output_tokens"),
-            x.cache_creation_tokens.label("cache_creation_tokens"),
-            x.cache_read_tokens.label("cache_read_tokens"),
-            x.total_cost.label("cost"),
-            x.actual_total_cost.label("actual_cost"),
-            x.cache_creation_cost.label("cache_creation_cost"),
-            x.cache_read_cost.label("cache_read_cost"),
-            func.coalesce(x.avg_response_time_ms, 0.0).label("avg_response_ms"),
-            x.unique_models.label("unique_models"),
-            x.unique_providers.label("unique_providers"),
-            x.fallback_count.label("fallback_count"),
-            _zero("ok_response_ms_sum"),
-            _zero("ok_response_count"),
-        ).where(x.user_id == scope.user_id, x.date.in_(starts))
+        columns = _every_figure(x, dialect=dialect, calendar=calendar, window=window)
+        return select(*columns).where(x.user_id == scope.user_id, x.date.in_(starts))
     if isinstance(scope, UserScope):
         t = StatsUserDaily
         return select(
@@ -134,26 +118,33 @@ def _preaggregated_part(
             t.total_cost.label("cost"),
             *(_zero(n) for n in _COLUMNS[7:]),
         ).where(t.user_id == scope.user_id, t.date.in_(starts))
-    d = StatsDaily
-    return select(
-        business_date(d.date, dialect=dialect, calendar=calendar, window=window).label("day"),
-        d.total_requests.label("requests"),
-        d.error_requests.label("error_requests"),
-        d.input_tokens.label("input_tokens"),
-        d.output_tokens.label("output_tokens"),
-        d.cache_creation_tokens.label("cache_creation_tokens"),
-        d.cache_read_tokens.label("cache_read_tokens"),
-        d.total_cost.label("cost"),
-        d.actual_total_cost.label("actual_cost"),
-        d.cache_creation_cost.label("cache_creation_cost"),
-        d.cache_read_cost.label("cache_read_cost"),
-        func.coalesce(d.avg_response_time_ms, 0.0).label("avg_response_ms"),
-        d.unique_models.label("unique_models"),
-        d.unique_providers.label("unique_providers"),
-        d.fallback_count.label("fallback_count"),
+    columns = _every_figure(StatsDaily, dialect=dialect, calendar=calendar, window=window)
+    return select(*columns).where(StatsDaily.date.in_(starts))
+
+
+def _every_figure(
+    t: type[StatsDaily] | type[StatsUserDailyDetail], *, dialect: str, calendar: BusinessCalendar, window: Window
+) -> list:
+    """The columns of a pre-aggregate that holds every day figure, in `_COLUMNS` order."""
+    return [
+        business_date(t.date, dialect=dialect, calendar=calendar, window=window).label("day"),
+        t.total_requests.label("requests"),
+        t.error_requests.label("error_requests"),
+        t.input_tokens.label("input_tokens"),
+        t.output_tokens.label("output_tokens"),
+        t.cache_creation_tokens.label("cache_creation_tokens"),
+        t.cache_read_tokens.label("cache_read_tokens"),
+        t.total_cost.label("cost"),
+        t.actual_total_cost.label("actual_cost"),
+        t.cache_creation_cost.label("cache_creation_cost"),
+        t.cache_read_cost.label("cache_read_cost"),
+        func.coalesce(t.avg_response_time_ms, 0.0).label("avg_response_ms"),
+        t.unique_models.label("unique_models"),
+        t.unique_providers.label("unique_providers"),
+        t.fallback_count.label("fallback_count"),
         _zero("ok_response_ms_sum"),
         _zero("ok_response_count"),
-    ).where(d.date.in_(starts))
+    ]
 
 
 def _usage_part(
@@ -169,10 +160,7 @@ def _usage_part(
     rows = (
         select(
             business_date(u.created_at, dialect=dialect, calendar=calendar, window=window).label("day"),
-            count_if(is_error()).label("is_error"),
-            u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens,
-            u.total_cost_usd, u.actual_total_cost_usd, u.cache_creation_cost_usd, u.cache_read_cost_usd,
-            u.response_time_ms, u.model, u.provider_name,
+            *raw_usage_columns(),
             func.coalesce(u.response_time_ms, 0).label("rt_or_zero"),
             count_if(ok_time).label("ok_time"),
         )
@@ -182,6 +170,27 @@ def _usage_part(
     c = rows.c
     return select(
         c.day,
+        *raw_day_aggregates(c, distinct_counts=distinct_counts),
+        _zero("fallback_count"),
+        func.sum(c.rt_or_zero * c.ok_time).label("ok_response_ms_sum"),
+        func.sum(c.ok_time).label("ok_response_count"),
+    ).group_by(c.day)
+
+
+def raw_usage_columns() -> list:
+    """The usage columns `raw_day_aggregates` sums (besides `day`)."""
+    u = Usage
+    return [
+        count_if(is_error()).label("is_error"),
+        u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens,
+        u.total_cost_usd, u.actual_total_cost_usd, u.cache_creation_cost_usd, u.cache_read_cost_usd,
+        u.response_time_ms, u.model, u.provider_name,
+    ]
+
+
+def raw_day_aggregates(c: Any, *, distinct_counts: bool = True) -> list:
+    """A day's figures from a subquery of `raw_usage_columns`, named as in `_COLUMNS`."""
+    return [
         func.count().label("requests"),
         func.sum(c.is_error).label("error_requests"),
         func.sum(c.input_tokens).label("input_tokens"),
@@ -199,10 +208,7 @@ def _usage_part(
             if distinct_counts
             else _zero("unique_providers")
         ),
-        _zero("fallback_count"),
-        func.sum(c.rt_or_zero * c.ok_time).label("ok_response_ms_sum"),
-        func.sum(c.ok_time).label("ok_response_count"),
-    ).group_by(c.day)
+    ]
 
 
 def _fallback_part(
@@ -233,4 +239,4 @@ def _fallback_part(
     return select(per_request.c.day, *cols).group_by(per_request.c.day)
 
 
-__all__ = ["Figures", "day_figures"]
+__all__ = ["Figures", "day_figures", "raw_day_aggregates", "raw_usage_columns"]
