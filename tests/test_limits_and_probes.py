@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from statsgraph.db.engine import count_statements
@@ -74,6 +76,29 @@ async def test_body_size_limit(world) -> None:  # noqa: ANN001
         r = await client.post("/graphql", json={"query": "{ viewer { id } }"},
                               headers={"Authorization": f"Bearer {token_for(admin.id, settings)}"})
         assert r.status_code == 200
+
+
+async def test_body_size_limit_holds_for_chunked_bodies(world) -> None:  # noqa: ANN001
+    url, admin = world
+    settings = settings_for(url, max_body_bytes=2000)
+    headers = {"Authorization": f"Bearer {token_for(admin.id, settings)}", "Content-Type": "application/json"}
+
+    def chunked(payload: bytes, size: int = 500):  # noqa: ANN202
+        async def stream():  # noqa: ANN202 - no length known up front: sent as chunked transfer encoding
+            for start in range(0, len(payload), size):
+                yield payload[start:start + size]
+        return stream()
+
+    async with app_client(settings, NOW) as client:
+        small = json.dumps({"query": "{ viewer { id } }"}).encode()
+        big = json.dumps({"query": "{ viewer { id } }" + " " * 5000}).encode()
+        r = await client.post("/graphql", content=chunked(small), headers=headers)
+        assert "content-length" not in r.request.headers
+        assert r.status_code == 200 and r.json()["data"]["viewer"]["id"] == admin.id
+        r = await client.post("/graphql", content=chunked(big), headers=headers)
+        assert "content-length" not in r.request.headers
+        assert r.status_code == 413
+        assert r.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
 async def test_introspection_can_be_switched_off(world) -> None:  # noqa: ANN001

@@ -24,6 +24,7 @@ from ..resolvers.cache import FieldCacheStore, MemoryCache, RedisCache, SharedCa
 from ..resolvers.context import UNAVAILABLE, Context
 from ..schema import build_schema
 from .auth import AuthError, authenticate, bearer_token
+from .body_limit import BodyLimit
 from .http_cache import CacheHints
 from .legacy import make_legacy_router
 from .logs import request_id_var
@@ -142,23 +143,16 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.state.runtime = rt
 
     @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # noqa: ANN001, ANN202
+    async def count_sql(request: Request, call_next):  # noqa: ANN001, ANN202
         if request.url.path.startswith("/graphql"):
             async with count_statements() as counter:
-                response = await _checked(request, call_next)
+                response = await call_next(request)
             metrics.statements.observe(counter.count)
             return response
         return await call_next(request)
 
-    async def _checked(request: Request, call_next):  # noqa: ANN001, ANN202
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return JSONResponse(
-                {"errors": [{"message": f"Request body over {settings.max_body_bytes} bytes",
-                             "extensions": {"code": "BAD_REQUEST"}}]},
-                status_code=413,
-            )
-        return await call_next(request)
+    # Added after the counter and before CORS: refusals still carry the CORS headers.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     if settings.cors_origins:
         app.add_middleware(
