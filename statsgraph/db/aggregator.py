@@ -185,7 +185,7 @@ async def _aggregate_days(session: AsyncSession, calendar: BusinessCalendar, day
 async def _user_days(
     session: AsyncSession, calendar: BusinessCalendar, days: list[date], window: Window
 ) -> dict[date, dict[str, dict[str, float]]]:
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     ranges = ranges_of_days(days, calendar)
     u = Usage
     rows = (
@@ -343,7 +343,9 @@ async def _write_summary(session: AsyncSession, calendar: BusinessCalendar) -> N
     if existing is None:
         await session.execute(insert(StatsSummary).values(id=_stable_id("summary"), created_at=now, **values))
     else:
-        await session.execute(StatsSummary.__table__.update().values(**values))
+        # The Table itself (`__table__` is typed as any FromClause): a Core UPDATE of the one row.
+        summary = StatsSummary.metadata.tables[StatsSummary.__tablename__]
+        await session.execute(summary.update().values(**values))
 
 
 __all__ = ["ADVISORY_LOCK_KEY", "AggregateReport", "aggregate", "serialise_sqlite_writers"]

@@ -54,7 +54,7 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
         kwargs.setdefault("pool_pre_ping", True)
-    engine = create_async_engine(url, **kwargs)  # type: ignore[arg-type]
+    engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "before_cursor_execute", _on_execute)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

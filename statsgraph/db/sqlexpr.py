@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Date, case, cast, func, literal_column
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
 from .calendar import BusinessCalendar, Window
 
@@ -20,7 +20,7 @@ def _quoted(text: str) -> ColumnElement[str]:
 
 
 def business_date(
-    column: ColumnElement[datetime], *, dialect: str, calendar: BusinessCalendar, window: Window
+    column: SQLColumnExpression[datetime], *, dialect: str, calendar: BusinessCalendar, window: Window
 ) -> ColumnElement[date]:
     """The business date of `column`, exact across daylight-saving changes.
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import strawberry
+
 from ..db.models import Usage
 from ..db.queries import entities, traffic
 from ..db.scope import GlobalScope, Scope
@@ -30,7 +32,7 @@ async def user_ref(ctx: Context, user_id: str | None) -> UserRef | None:
     if user_id is None:
         return None
     user = await ctx.loaders.users.load(user_id)
-    return None if user is None else UserRef(id=user.id, username=user.username)
+    return None if user is None else UserRef(id=strawberry.ID(user.id), username=user.username)
 
 
 async def provider_ref(ctx: Context, provider_id: str | None, provider_name: str | None) -> ProviderRef | None:
@@ -39,7 +41,9 @@ async def provider_ref(ctx: Context, provider_id: str | None, provider_name: str
     provider = await ctx.loaders.providers.load(ProviderKey(provider_id, provider_name))
     if provider is None:
         return None
-    return ProviderRef(id=provider.id, name=provider.name, display_name=provider.display_name or provider.name)
+    return ProviderRef(
+        id=strawberry.ID(provider.id), name=provider.name, display_name=provider.display_name or provider.name
+    )
 
 
 async def provider_status(ctx: Context, scope: Scope, limit: int | None) -> list[ProviderStatus]:
@@ -54,7 +58,7 @@ async def provider_status(ctx: Context, scope: Scope, limit: int | None) -> list
     )
     rows = [
         ProviderStatus(
-            id=p.id, name=p.name, display_name=p.display_name or p.name,
+            id=strawberry.ID(p.id), name=p.name, display_name=p.display_name or p.name,
             state=ProviderState.ACTIVE if p.is_active else ProviderState.INACTIVE, requests=n,
         )
         for p, n in zip(providers, counts)

@@ -7,6 +7,7 @@ from ..db.queries import entities
 from ..db.queries.days import Figures
 from ..db.scope import GlobalScope, Scope, UserScope
 from ..schema.objects import ActiveCount, Quota, SystemHealth, UsageTotals
+from ..schema.scalars import BigInt
 from .context import Context
 from .loaders import WindowKey
 from .periods import NamedPeriod, window_of
@@ -54,9 +55,9 @@ async def system_health(ctx: Context, scope: Scope) -> SystemHealth:
     return SystemHealth(
         avg_response_time=today.ok_avg_response_time,
         error_rate=month.error_rate,
-        error_requests=month.error_requests,
-        fallback_count=month.fallback_count,
-        total_requests=month.requests,
+        error_requests=BigInt(month.error_requests),
+        fallback_count=BigInt(month.fallback_count),
+        total_requests=BigInt(month.requests),
     )
 
 

@@ -65,13 +65,15 @@ class UsageTotals:
     @classmethod
     def of(cls, t: Totals) -> UsageTotals:
         return cls(
-            requests=t.requests, success_requests=t.success_requests, error_requests=t.error_requests,
-            error_rate=t.error_rate, input_tokens=t.input_tokens, output_tokens=t.output_tokens,
-            cache_creation_tokens=t.cache_creation_tokens, cache_read_tokens=t.cache_read_tokens,
-            total_tokens=t.total_tokens, cache_hit_rate=t.cache_hit_rate, cost=t.cost,
-            actual_cost=t.actual_cost, cost_savings=t.cost_savings,
-            cache_creation_cost=t.cache_creation_cost, cache_read_cost=t.cache_read_cost,
-            avg_response_time=t.avg_response_time, fallback_count=t.fallback_count,
+            requests=BigInt(t.requests), success_requests=BigInt(t.success_requests),
+            error_requests=BigInt(t.error_requests), error_rate=t.error_rate,
+            input_tokens=BigInt(t.input_tokens), output_tokens=BigInt(t.output_tokens),
+            cache_creation_tokens=BigInt(t.cache_creation_tokens),
+            cache_read_tokens=BigInt(t.cache_read_tokens), total_tokens=BigInt(t.total_tokens),
+            cache_hit_rate=t.cache_hit_rate, cost=t.cost, actual_cost=t.actual_cost,
+            cost_savings=t.cost_savings, cache_creation_cost=t.cache_creation_cost,
+            cache_read_cost=t.cache_read_cost, avg_response_time=t.avg_response_time,
+            fallback_count=BigInt(t.fallback_count),
         )
 
 
@@ -141,7 +143,7 @@ class ModelBreakdown:
 
     @classmethod
     def of(cls, m: ModelDay) -> ModelBreakdown:
-        return cls(model=m.model, requests=m.requests, total_tokens=m.total_tokens, cost=m.cost)
+        return cls(model=m.model, requests=m.requests, total_tokens=BigInt(m.total_tokens), cost=m.cost)
 
 
 @strawberry.type(description="One model over a report's period.")
@@ -159,7 +161,7 @@ class ModelSummary:
     @classmethod
     def of(cls, m: ModelTotals) -> ModelSummary:
         return cls(
-            model=m.model, requests=m.requests, total_tokens=m.total_tokens, cost=m.cost,
+            model=m.model, requests=m.requests, total_tokens=BigInt(m.total_tokens), cost=m.cost,
             avg_response_time=m.avg_response_time, cost_per_request=m.cost_per_request,
             tokens_per_request=m.tokens_per_request,
         )

@@ -158,10 +158,10 @@ class DailyStatsReport:
         return [
             DailyStat(
                 scope=self.scope, closed=d.day < today, date=d.day, requests=d.requests,
-                error_requests=d.error_requests, input_tokens=d.input_tokens,
-                output_tokens=d.output_tokens, cache_creation_tokens=d.cache_creation_tokens,
-                cache_read_tokens=d.cache_read_tokens, total_tokens=d.total_tokens, cost=d.cost,
-                avg_response_time=d.avg_response_ms / 1000, unique_models=d.unique_models,
+                error_requests=d.error_requests, input_tokens=BigInt(d.input_tokens),
+                output_tokens=BigInt(d.output_tokens), cache_creation_tokens=BigInt(d.cache_creation_tokens),
+                cache_read_tokens=BigInt(d.cache_read_tokens), total_tokens=BigInt(d.total_tokens),
+                cost=d.cost, avg_response_time=d.avg_response_ms / 1000, unique_models=d.unique_models,
                 unique_providers=d.unique_providers, fallback_count=d.fallback_count,
             )
             for d in await daily.day_series(info.context, self.scope, self.first, self.last)
@@ -204,7 +204,7 @@ class Query:
     @strawberry.field(description="The authenticated user.")
     def viewer(self, info: Ctx) -> Viewer:
         v = info.context.require_viewer()
-        return Viewer(id=v.id, username=v.username, email=v.email, role=Role(v.role))
+        return Viewer(id=strawberry.ID(v.id), username=v.username, email=v.email, role=Role(v.role))
 
     @strawberry.field(
         description=(
@@ -224,11 +224,13 @@ class Query:
         return [
             RecentRequest(
                 user_id=u.user_id, provider_id=u.provider_id, provider_name=u.provider_name,
-                id=u.id, request_id=u.request_id, created_at=u.created_at, model=u.model or "",
+                id=strawberry.ID(u.id), request_id=u.request_id, created_at=u.created_at, model=u.model or "",
                 is_stream=bool(u.is_stream), status_code=u.status_code,
-                input_tokens=u.input_tokens or 0, output_tokens=u.output_tokens or 0,
-                total_tokens=(u.input_tokens or 0) + (u.output_tokens or 0)
-                + (u.cache_creation_input_tokens or 0) + (u.cache_read_input_tokens or 0),
+                input_tokens=BigInt(u.input_tokens or 0), output_tokens=BigInt(u.output_tokens or 0),
+                total_tokens=BigInt(
+                    (u.input_tokens or 0) + (u.output_tokens or 0)
+                    + (u.cache_creation_input_tokens or 0) + (u.cache_read_input_tokens or 0)
+                ),
                 cost=float(u.total_cost_usd or 0),
             )
             for u in rows

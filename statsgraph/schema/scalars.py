@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NewType
 
 import strawberry
@@ -26,6 +27,7 @@ BIGINT_SCALAR: ScalarDefinition = strawberry.scalar(
     parse_value=_parse_bigint,
 )
 
-SCALAR_MAP = {BigInt: BIGINT_SCALAR}
+# Typed as StrawberryConfig's `scalar_map` is: the inferred dict[type[BigInt], ...] does not fit it.
+SCALAR_MAP: Mapping[object, ScalarDefinition] = {BigInt: BIGINT_SCALAR}
 
 __all__ = ["BIGINT_SCALAR", "SCALAR_MAP", "BigInt"]

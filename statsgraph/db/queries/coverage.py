@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..calendar import BusinessCalendar, Window
@@ -42,6 +42,7 @@ def covered_in(window: Window, covered: Iterable[date], calendar: BusinessCalend
     inside = []
     for day in covered:
         w = calendar.day_window(day)
+        assert w.start is not None, "a day's window starts at its midnight"
         if (window.start is None or w.start >= window.start) and w.end <= window.end:
             inside.append(day)
     return sorted(inside)
@@ -53,6 +54,7 @@ def raw_ranges(window: Window, covered_days: list[date], calendar: BusinessCalen
     cursor = window.start
     for day in covered_days:
         w = calendar.day_window(day)
+        assert w.start is not None, "a day's window starts at its midnight"
         if cursor is None or cursor < w.start:
             ranges.append(Window(cursor, w.start))
         cursor = w.end
@@ -73,7 +75,7 @@ def ranges_of_days(days: list[date], calendar: BusinessCalendar) -> list[Window]
     return ranges
 
 
-def in_ranges(column: ColumnElement, ranges: list[Window]) -> ColumnElement[bool]:
+def in_ranges(column: SQLColumnExpression[datetime], ranges: list[Window]) -> ColumnElement[bool]:
     parts = []
     for r in ranges:
         if r.start is None:

@@ -66,7 +66,7 @@ async def day_figures(
     `raw_days` (sorted) computes just those days from raw rows, whatever is pre-aggregated:
     the aggregator's own input. `distinct_counts=False` skips the per-day distinct models and
     providers (a sort per day over raw rows), which period totals never show."""
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     if not isinstance(scope, UserScope):
         figures = Figures.FULL  # the global pre-aggregates hold every figure
     if raw_days is not None:

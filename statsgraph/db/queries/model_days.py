@@ -30,7 +30,7 @@ async def model_days(
     Rows without a model are left out, as Aether's aggregator leaves them out of
     `stats_daily_model`; the day totals still count them. There is no per-user model
     pre-aggregate, so a user scope always reads raw rows (indexed by user and time)."""
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     if raw_days is not None:
         covered_days, ranges = [], ranges_of_days(raw_days, calendar)
     else:

@@ -46,7 +46,9 @@ async def provider_request_counts(
     )
     counts = dict.fromkeys(ids, 0)
     for provider_id, provider_name, n in await session.execute(stmt):
-        owner = provider_id if provider_id is not None else names.get(provider_name)
+        owner = provider_id
+        if owner is None and provider_name is not None:
+            owner = names.get(provider_name)
         if owner in counts:
             counts[owner] += int(n)
     return counts

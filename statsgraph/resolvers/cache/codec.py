@@ -71,7 +71,9 @@ class Rebuilder:
             inner = self._for(t.of_type, where)
             return lambda d: [inner(x) for x in d]
         if has_object_definition(t):
-            names = [f.name for f in dataclasses.fields(t) if f.init]
+            # Strawberry types are dataclasses, but has_object_definition's TypeGuard narrows to
+            # a protocol that does not say so.
+            names = [f.name for f in dataclasses.fields(t) if f.init]  # type: ignore[arg-type]
             nested = {}
             for f in t.__strawberry_definition__.fields:
                 if f.base_resolver is None and has_object_definition(getattr(f.type, "of_type", f.type)):
