@@ -66,7 +66,7 @@ class PersistedQueryRouter(GraphQLRouter):
         self._shared = shared
         self._only_persisted = only_persisted
 
-    async def run(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return await super().run(*args, **kwargs)
         except PersistedQueryError as exc:
