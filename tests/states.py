@@ -15,6 +15,7 @@ from statsgraph.db.models import (
     StatsDailyModel,
     StatsUserDaily,
     StatsUserDailyDetail,
+    StatsUserDailyModel,
 )
 
 STATES = ("never", "complete", "stopped", "gaps")
@@ -41,7 +42,7 @@ async def set_state(url: str, *, tz: str, now: datetime, state: str) -> None:
             today = calendar.today()
             holes = [calendar.day_start(today - timedelta(days=n)) for n in (1, 3, 12, 33)]
             async with engine.begin() as conn:
-                for table in (StatsDaily, StatsDailyModel, StatsUserDaily, StatsUserDailyDetail):
+                for table in (StatsDaily, StatsDailyModel, StatsUserDaily, StatsUserDailyDetail, StatsUserDailyModel):
                     await conn.execute(delete(table).where(table.date.in_(holes)))
     finally:
         await engine.dispose()

@@ -16,6 +16,7 @@ from statsgraph.db.models import (
     StatsDaily,
     StatsDailyModel,
     StatsUserDaily,
+    StatsUserDailyModel,
 )
 from tests import reference as ref
 from tests.conftest import fresh_database_url, load_dataset
@@ -81,6 +82,36 @@ async def test_tables_match_the_reference(world) -> None:  # noqa: ANN001
         assert row.avg_response_time_ms / 1000 == pytest.approx(w["avg_response_time"], rel=1e-9, abs=1e-12)
         breakdown = sorted((m.model, m.total_requests) for m in model_rows if m.date == row.date)
         assert breakdown == sorted((b["model"], b["requests"]) for b in w["model_breakdown"]), day
+
+
+async def test_user_model_rows_match_the_reference(world) -> None:  # noqa: ANN001
+    url, ds = world
+    calendar = BusinessCalendar(TZ, clock=lambda: NOW)
+    engine = writer(url)
+    report = await aggregate(engine, calendar=calendar)
+    await engine.dispose()
+    engine = make_engine(url)
+    async with make_session_factory(engine)() as session:
+        rows = (await session.scalars(select(StatsUserDailyModel))).all()
+    await engine.dispose()
+    got = {
+        (r.user_id, calendar.date_of(r.date), r.model): (
+            r.total_requests,
+            r.input_tokens + r.output_tokens + r.cache_creation_tokens + r.cache_read_tokens,
+            r.total_cost,
+        )
+        for r in rows
+    }
+    want = {}
+    for user in ds.users:
+        for day in ref.daily(ds, user_id=user.id, first_day=report.first_day, last_day=report.last_day, tz=TZ):
+            for b in day["model_breakdown"]:
+                if b["model"] is not None:  # breakdowns leave out rows without a model
+                    want[(user.id, day["date"], b["model"])] = (b["requests"], b["total_tokens"], b["cost"])
+    assert want and got.keys() == want.keys()
+    for key, (requests, tokens, cost) in want.items():
+        assert got[key][:2] == (requests, tokens), key
+        assert got[key][2] == pytest.approx(cost, rel=1e-9, abs=1e-12), key
 
 
 async def test_twice_gives_the_same_tables(world) -> None:  # noqa: ANN001

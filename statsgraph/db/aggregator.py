@@ -1,5 +1,6 @@
 """The daily aggregator: fills `stats_daily`, `stats_daily_model`, `stats_user_daily` and
-`stats_summary` with the meaning Aether's own aggregator gives them, so both can share a database.
+`stats_summary` with the meaning Aether's own aggregator gives them, so both can share a database,
+and statsgraph's own `stats_user_daily_detail` and `stats_user_daily_model`.
 
 Each run works in chunks of days; a chunk is one transaction of grouped statements (never one
 statement per model, user or day) that replaces the chunk's rows, so running twice gives the same
@@ -26,13 +27,14 @@ from .models import (
     StatsSummary,
     StatsUserDaily,
     StatsUserDailyDetail,
+    StatsUserDailyModel,
     Usage,
     User,
 )
 from .queries.coverage import in_ranges, ranges_of_days
 from .queries.days import day_figures, raw_day_aggregates, raw_usage_columns
 from .queries.filters import EXECUTED_CANDIDATE, count_if
-from .queries.model_days import model_days
+from .queries.model_days import raw_model_days
 from .scope import GLOBAL
 from .sqlexpr import as_date, business_date
 
@@ -74,12 +76,38 @@ async def aggregate(
     progress: Callable[[int, int], None] | None = None,
 ) -> AggregateReport:
     """Aggregate every closed day not yet aggregated (or, with `backfill_days`, recompute the
-    last N closed days whatever their state), then rewrite the summary."""
+    last N closed days whatever their state), then rewrite the summary. On PostgreSQL a run
+    holds an advisory lock, and a second run waits for the first to end."""
+    report = await _run(engine, calendar=calendar, backfill_days=backfill_days, progress=progress, wait=True)
+    assert report is not None, "a waiting run always runs"
+    return report
+
+
+async def aggregate_unless_running(engine: AsyncEngine, *, calendar: BusinessCalendar) -> AggregateReport | None:
+    """Like `aggregate`, but None at once when another run holds the PostgreSQL lock: for
+    schedules that fire on every instance, where one run is enough."""
+    return await _run(engine, calendar=calendar, backfill_days=None, progress=None, wait=False)
+
+
+async def _run(
+    engine: AsyncEngine,
+    *,
+    calendar: BusinessCalendar,
+    backfill_days: int | None,
+    progress: Callable[[int, int], None] | None,
+    wait: bool,
+) -> AggregateReport | None:
     is_pg = engine.dialect.name == "postgresql"
     async with engine.connect() as conn:
         if is_pg:
             # Session-level lock on this connection, held until the run ends.
-            await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+            if wait:
+                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+            else:
+                taken = await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+                if not taken.scalar():
+                    await conn.rollback()
+                    return None
             await conn.commit()
         try:
             targets = await _target_days(conn, calendar, backfill_days)
@@ -129,9 +157,7 @@ async def _aggregate_days(session: AsyncSession, calendar: BusinessCalendar, day
     figures = await day_figures(
         session, scope=GLOBAL, window=window, calendar=calendar, covered=frozenset(), raw_days=days
     )
-    models = await model_days(
-        session, scope=GLOBAL, window=window, calendar=calendar, covered=frozenset(), raw_days=days
-    )
+    models, user_models = await raw_model_days(session, days=days, calendar=calendar)
     users = await _user_days(session, calendar, days, window)
     active_users = list(
         await session.scalars(select(User.id).where(User.is_active.is_(True), User.is_deleted.is_not(True)))
@@ -143,6 +169,7 @@ async def _aggregate_days(session: AsyncSession, calendar: BusinessCalendar, day
     await session.execute(delete(StatsDailyModel).where(StatsDailyModel.date.in_(starts)))
     await session.execute(delete(StatsUserDaily).where(StatsUserDaily.date.in_(starts)))
     await session.execute(delete(StatsUserDailyDetail).where(StatsUserDailyDetail.date.in_(starts)))
+    await session.execute(delete(StatsUserDailyModel).where(StatsUserDailyModel.date.in_(starts)))
 
     await session.execute(
         insert(StatsDaily),
@@ -180,6 +207,27 @@ async def _aggregate_days(session: AsyncSession, calendar: BusinessCalendar, day
     if user_rows:
         await session.execute(insert(StatsUserDaily), user_rows)
         await session.execute(insert(StatsUserDailyDetail), detail_rows)
+    if user_models:
+        await session.execute(
+            insert(StatsUserDailyModel),
+            [
+                {
+                    "id": _stable_id("user-model", user_id, m.day, m.model),
+                    "user_id": user_id,
+                    "date": calendar.day_start(m.day),
+                    "model": m.model,
+                    "total_requests": m.requests,
+                    "input_tokens": m.input_tokens,
+                    "output_tokens": m.output_tokens,
+                    "cache_creation_tokens": m.cache_creation_tokens,
+                    "cache_read_tokens": m.cache_read_tokens,
+                    "total_cost": m.cost,
+                    "avg_response_time_ms": m.avg_response_ms,
+                    "created_at": now,
+                }
+                for user_id, m in user_models
+            ],
+        )
 
 
 async def _user_days(
@@ -348,4 +396,4 @@ async def _write_summary(session: AsyncSession, calendar: BusinessCalendar) -> N
         await session.execute(summary.update().values(**values))
 
 
-__all__ = ["ADVISORY_LOCK_KEY", "AggregateReport", "aggregate", "serialise_sqlite_writers"]
+__all__ = ["ADVISORY_LOCK_KEY", "AggregateReport", "aggregate", "aggregate_unless_running", "serialise_sqlite_writers"]

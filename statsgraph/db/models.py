@@ -211,6 +211,32 @@ class StatsUserDailyDetail(Base):
     )
 
 
+class StatsUserDailyModel(Base):
+    """statsgraph's own per-user `stats_daily_model`: a user's figures per business day and model,
+    written with `stats_user_daily_detail` in the same transaction, so a user-day with a detail
+    row has all its model rows too (and a day without one is read raw)."""
+
+    __tablename__ = "stats_user_daily_model"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    date: Mapped[datetime] = mapped_column(UTCDateTime)
+    model: Mapped[str] = mapped_column(String(100))
+    total_requests: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_creation_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    avg_response_time_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "date", "model", name="uq_stats_user_daily_model"),
+        Index("idx_stats_user_daily_model_user_date", "user_id", "date"),
+    )
+
+
 class StatsSummary(Base):
     __tablename__ = "stats_summary"
 
@@ -233,7 +259,9 @@ class StatsSummary(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-STATS_TABLES = (StatsDaily, StatsDailyModel, StatsUserDaily, StatsUserDailyDetail, StatsSummary)
+STATS_TABLES = (
+    StatsDaily, StatsDailyModel, StatsUserDaily, StatsUserDailyDetail, StatsUserDailyModel, StatsSummary,
+)
 
 __all__ = [
     "STATS_TABLES",
@@ -245,6 +273,7 @@ __all__ = [
     "StatsDailyModel",
     "StatsSummary",
     "StatsUserDaily",
+    "StatsUserDailyModel",
     "StatsUserDailyDetail",
     "Usage",
     "User",

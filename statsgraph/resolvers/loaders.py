@@ -128,11 +128,8 @@ class ModelDaysByDayLoader(DataLoader[ModelDayKey, list[ModelDay]]):
         found: dict[tuple[Scope, date], list[ModelDay]] = defaultdict(list)
         cal = self._loaders.calendar
         windows = {scope: cal.days_window(min(days), max(days)) for scope, days in by_scope.items()}
-        # There is no per-user model pre-aggregate: only the global scope needs its coverage.
-        coverage = {
-            scope: await self._loaders.coverage(scope, w) if isinstance(scope, GlobalScope) else frozenset()
-            for scope, w in windows.items()
-        }
+        # A user's model rows are written with their detail rows: the same (FULL) coverage.
+        coverage = {scope: await self._loaders.coverage(scope, w) for scope, w in windows.items()}
         async with self._loaders.session() as session:
             for scope, window in windows.items():
                 covered = coverage[scope]
