@@ -30,6 +30,7 @@ from .legacy import make_legacy_router
 from .logs import request_id_var
 from .metrics import Metrics
 from .persisted import PersistedQueryRouter, load_manifest
+from .schedule import AggregatorSchedule
 from .settings import Settings
 
 log = logging.getLogger("statsgraph.server")
@@ -134,7 +135,12 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
+        schedule = AggregatorSchedule(settings, clock=rt.clock) if settings.aggregate_in_server else None
+        if schedule is not None:
+            schedule.start()
         yield
+        if schedule is not None:
+            await schedule.stop()
         if isinstance(rt.shared, RedisCache):
             await rt.shared.close()
         await rt.engine.dispose()

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     introspection: bool = True
     cors_origins: list[str] = Field(default_factory=list)
 
+    # Run the aggregator inside the server: at start-up and this many seconds after each
+    # business-day turn. Every process may run it; on PostgreSQL one run does the work.
+    aggregate_in_server: bool = False
+    aggregate_delay_seconds: int = Field(default=300, ge=0, le=6 * 3600)
+
     # Persisted operations: a manifest (hash → document, `statsgraph export-manifest`), and the
     # lock-down that refuses any other document.
     persisted_manifest: Path | None = None
