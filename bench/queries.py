@@ -60,7 +60,7 @@ async def backfill(url: str) -> float:
     if engine.dialect.name == "sqlite":
         serialise_sqlite_writers(engine)
     started = time.perf_counter()
-    await aggregate(engine, calendar=BusinessCalendar(TZ), backfill_days=400, progress=progress_bar("backfill"))
+    await aggregate(engine, calendar=BusinessCalendar(TZ), backfill_days=400, progress=progress_bar("backfill", unit="days"))
     elapsed = time.perf_counter() - started
     await engine.dispose()
     return elapsed
