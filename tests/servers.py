@@ -50,7 +50,7 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """A free port, preferably below the ephemeral range: while a stopped server is down, no
     outgoing connection can then be given its port, so start() can bind it again."""
     try:
@@ -162,7 +162,7 @@ class PostgresServer:
         done = subprocess.run([*self._as_server_user(), *initdb], cwd=self.tmp, capture_output=True, text=True)
         if done.returncode != 0:
             raise ServerError(f"initdb failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-        self.port = _free_port()
+        self.port = free_port()
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(
                 f"\nport = {self.port}\n"
@@ -283,7 +283,7 @@ class RedisServer:
             raise ServerError(available("redis"))
         if self.tmp is None:
             self.tmp = Path(tempfile.mkdtemp(prefix="statsgraph-redis-"))
-            self.port = _free_port()
+            self.port = free_port()
         log = self.tmp / "server.log"
         with open(log, "ab") as out:
             self._proc = subprocess.Popen(

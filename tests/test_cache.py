@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from tests.conftest import (
     sqlite_url,
     token_for,
 )
+from tests.servers import free_port
 from tests.states import set_state
 from tests.test_figures_http import (
     DAYS,
@@ -140,17 +140,11 @@ async def test_redis_outage_is_not_an_outage(world, redis_server) -> None:  # no
         assert warm.count == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_two_processes_share_entries(world, redis_server) -> None:  # noqa: ANN001
     url, ds = world
     admin, _, _ = pick_users(ds)
     await flush(redis_server.url)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET_KEY": SECRET, "APP_TIMEZONE": TZ,
            "REDIS_URL": redis_server.url}
     server = subprocess.Popen(

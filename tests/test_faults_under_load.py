@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from statsgraph.db.engine import make_engine
 from statsgraph.db.setup import init_database
 from statsgraph.server.auth import mint_token
 from statsgraph.server.settings import Settings
-from tests.servers import PostgresServer, RedisServer, available, skip_or_fail
+from tests.servers import PostgresServer, RedisServer, available, free_port, skip_or_fail
 
 SECRET = "fault-load-secret-0123456789abcdef012345"
 DOC = """{ viewer { id } dashboardStats { allTime { requests } today { requests } }
@@ -119,12 +118,6 @@ async def client_loop(base: str, plan: list[tuple[str, str]], admin: str, counts
                 continue
             kind, detail = classify(r, viewer, admin, counts)
             run.outcomes.append(Outcome(sent - run.started, kind, time.monotonic() - sent, detail))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_redis_and_postgres_restarts_under_load(servers, tmp_path) -> None:  # noqa: ANN001

@@ -18,7 +18,7 @@ from sqlalchemy import delete, event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from .calendar import BusinessCalendar, Window, iter_days
-from .figures import DayFigures
+from .figures import DayFigures, ModelDay
 from .models import (
     ApiKey,
     RequestCandidate,
@@ -179,20 +179,7 @@ async def _aggregate_days(session: AsyncSession, calendar: BusinessCalendar, day
         await session.execute(
             insert(StatsDailyModel),
             [
-                {
-                    "id": _stable_id("model", m.day, m.model),
-                    "date": calendar.day_start(m.day),
-                    "model": m.model,
-                    "total_requests": m.requests,
-                    "input_tokens": m.input_tokens,
-                    "output_tokens": m.output_tokens,
-                    "cache_creation_tokens": m.cache_creation_tokens,
-                    "cache_read_tokens": m.cache_read_tokens,
-                    "total_cost": m.cost,
-                    "avg_response_time_ms": m.avg_response_ms,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                {"id": _stable_id("model", m.day, m.model), **_model_row(m, calendar, now), "updated_at": now}
                 for m in models
             ],
         )
@@ -211,20 +198,8 @@ async def _aggregate_days(session: AsyncSession, calendar: BusinessCalendar, day
         await session.execute(
             insert(StatsUserDailyModel),
             [
-                {
-                    "id": _stable_id("user-model", user_id, m.day, m.model),
-                    "user_id": user_id,
-                    "date": calendar.day_start(m.day),
-                    "model": m.model,
-                    "total_requests": m.requests,
-                    "input_tokens": m.input_tokens,
-                    "output_tokens": m.output_tokens,
-                    "cache_creation_tokens": m.cache_creation_tokens,
-                    "cache_read_tokens": m.cache_read_tokens,
-                    "total_cost": m.cost,
-                    "avg_response_time_ms": m.avg_response_ms,
-                    "created_at": now,
-                }
+                {"id": _stable_id("user-model", user_id, m.day, m.model), "user_id": user_id,
+                 **_model_row(m, calendar, now)}
                 for user_id, m in user_models
             ],
         )
@@ -298,6 +273,21 @@ def _daily_row(f: DayFigures, start: datetime, now: datetime) -> dict[str, objec
         "unique_providers": f.unique_providers,
         "created_at": now,
         "updated_at": now,
+    }
+
+
+def _model_row(m: ModelDay, calendar: BusinessCalendar, now: datetime) -> dict[str, object]:
+    return {
+        "date": calendar.day_start(m.day),
+        "model": m.model,
+        "total_requests": m.requests,
+        "input_tokens": m.input_tokens,
+        "output_tokens": m.output_tokens,
+        "cache_creation_tokens": m.cache_creation_tokens,
+        "cache_read_tokens": m.cache_read_tokens,
+        "total_cost": m.cost,
+        "avg_response_time_ms": m.avg_response_ms,
+        "created_at": now,
     }
 
 

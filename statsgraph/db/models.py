@@ -147,11 +147,9 @@ class StatsDaily(_DayTotals, Base):
     unique_providers: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class StatsDailyModel(Base):
-    __tablename__ = "stats_daily_model"
+class _ModelDayFigures:
+    """Columns common to the per-(day, model) pre-aggregates."""
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    date: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     model: Mapped[str] = mapped_column(String(100))
     total_requests: Mapped[int] = mapped_column(Integer, default=0)
     input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -161,6 +159,13 @@ class StatsDailyModel(Base):
     total_cost: Mapped[float] = mapped_column(Float, default=0.0)
     avg_response_time_ms: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StatsDailyModel(_ModelDayFigures, Base):
+    __tablename__ = "stats_daily_model"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    date: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("date", "model", name="uq_stats_daily_model"),)
@@ -211,7 +216,7 @@ class StatsUserDailyDetail(Base):
     )
 
 
-class StatsUserDailyModel(Base):
+class StatsUserDailyModel(_ModelDayFigures, Base):
     """statsgraph's own per-user `stats_daily_model`: a user's figures per business day and model,
     written with `stats_user_daily_detail` in the same transaction, so a user-day with a detail
     row has all its model rows too (and a day without one is read raw)."""
@@ -221,15 +226,6 @@ class StatsUserDailyModel(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     date: Mapped[datetime] = mapped_column(UTCDateTime)
-    model: Mapped[str] = mapped_column(String(100))
-    total_requests: Mapped[int] = mapped_column(Integer, default=0)
-    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cache_creation_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    total_cost: Mapped[float] = mapped_column(Float, default=0.0)
-    avg_response_time_ms: Mapped[float] = mapped_column(Float, default=0.0)
-    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("user_id", "date", "model", name="uq_stats_user_daily_model"),
