@@ -10,6 +10,7 @@ from statsgraph.db.engine import count_statements
 from tests.conftest import (
     Api,
     app_client,
+    fresh_database_url,
     live_admin,
     load_dataset,
     settings_for,
@@ -17,6 +18,7 @@ from tests.conftest import (
     token_for,
     utc,
 )
+from tests.states import set_state
 
 NOW = utc(2026, 3, 10, 15, 30)
 
@@ -125,7 +127,9 @@ async def test_probes_and_metrics(world) -> None:  # noqa: ANN001
     async with app_client(settings, NOW) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
-        assert ready.status_code == 200 and ready.json() == {"database": "ok", "cache": "memory"}
+        assert ready.status_code == 200 and ready.json() == {
+            "database": "ok", "cache": "memory", "aggregates": {"latestDay": None, "daysBehind": None},
+        }
         api = Api(client, token_for(admin.id, settings))
         await api.post("query Dash { dashboardStats { today { requests } } }")
         await api.post("query Dash { dashboardStats { today { requests } } }")
@@ -144,3 +148,21 @@ async def test_probes_and_metrics(world) -> None:  # noqa: ANN001
         assert ready.status_code == 503
         body = (await Api(client, token_for(admin.id, broken)).post("{ viewer { id } }")).json()
         assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_readiness_tells_how_far_the_aggregator_lags(kind, request, tmp_path_factory) -> None:  # noqa: ANN001
+    url = fresh_database_url(kind, request, tmp_path_factory)
+    await load_dataset(url, now=NOW, tz="Asia/Shanghai")
+    settings = settings_for(url)
+    # NOW is 23:30 on 2026-03-10 in Shanghai: yesterday is 03-09. The "stopped" aggregator last
+    # ran five days earlier, on 03-05, so its newest day is 03-04.
+    for state, latest, behind in [("never", None, None), ("complete", "2026-03-09", 0), ("stopped", "2026-03-04", 5)]:
+        await set_state(url, tz="Asia/Shanghai", now=NOW, state=state)
+        async with app_client(settings, NOW) as client:
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200
+            assert ready.json()["aggregates"] == {"latestDay": latest, "daysBehind": behind}, state
+            gauge = next(line for line in (await client.get("/metrics")).text.splitlines()
+                         if line.startswith("statsgraph_aggregates_days_behind "))
+            assert gauge.split()[1] == ("NaN" if behind is None else f"{behind:.1f}"), state

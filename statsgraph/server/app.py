@@ -7,19 +7,19 @@ import uuid
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .. import __version__
 from ..db.calendar import BusinessCalendar
 from ..db.engine import count_statements, make_engine, make_session_factory
 from ..db.errors import is_database_unavailable
+from ..db.queries.coverage import latest_aggregated_day
 from ..resolvers.cache import FieldCacheStore, MemoryCache, RedisCache, SharedCache
 from ..resolvers.context import UNAVAILABLE, Context
 from ..schema import build_schema
@@ -177,21 +177,34 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 
     @app.get("/metrics")
     async def prometheus() -> PlainTextResponse:
+        try:
+            await aggregates()
+        except Exception:  # noqa: BLE001 - the other metrics are still worth a scrape
+            log.warning("metrics: could not read the aggregator's progress", exc_info=True)
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def aggregates() -> dict[str, object]:
+        """How far the pre-aggregates lag behind yesterday. Not a readiness condition: figures
+        stay exact without them, only slower."""
+        cal = rt.calendar()
+        async with rt.sessions() as session:
+            latest = await latest_aggregated_day(session, calendar=cal)
+        behind = None if latest is None else (cal.today() - timedelta(days=1) - latest).days
+        metrics.aggregates_days_behind.set(float("nan") if behind is None else behind)
+        return {"latestDay": latest.isoformat() if latest else None, "daysBehind": behind}
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
-        database = "ok"
+        body: dict[str, object] = {"database": "ok"}
         try:
-            async with rt.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            body["aggregates"] = await aggregates()
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            database = f"unavailable ({type(exc).__name__})"
+            body["database"] = f"unavailable ({type(exc).__name__})"
         cache = rt.shared.name
         if isinstance(rt.shared, RedisCache):
             cache = "redis ok" if await rt.shared.ping() else "redis unavailable (serving without cache)"
-        ready = database == "ok"
-        return JSONResponse({"database": database, "cache": cache}, status_code=200 if ready else 503)
+        body["cache"] = cache
+        return JSONResponse(body, status_code=200 if body["database"] == "ok" else 503)
 
     return app
 

@@ -1,12 +1,12 @@
-"""Prometheus metrics: latency by operation, errors by code, SQL statements per request, and the
-field cache's hits and misses by field."""
+"""Prometheus metrics: latency by operation, errors by code, SQL statements per request, the
+field cache's hits and misses by field, and how far the aggregator lags."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
 from strawberry.extensions import SchemaExtension
 
@@ -26,6 +26,10 @@ class Metrics:
         self.statements = Histogram(
             "statsgraph_sql_statements_per_request", "SQL statements run by one request",
             registry=self.registry, buckets=(0, 1, 2, 3, 5, 8, 13, 21, 34, 55),
+        )
+        self.aggregates_days_behind = Gauge(
+            "statsgraph_aggregates_days_behind",
+            "Closed days after the newest pre-aggregated one (NaN when none is)", registry=self.registry,
         )
         self.registry.register(_CacheCollector(cache))
 
