@@ -11,6 +11,7 @@ from statsgraph.db.calendar import BusinessCalendar
 from statsgraph.db.engine import make_engine
 from statsgraph.db.models import (
     STATS_TABLES,
+    Base,
     StatsDaily,
     StatsDailyModel,
     StatsUserDaily,
@@ -18,7 +19,9 @@ from statsgraph.db.models import (
     StatsUserDailyModel,
 )
 
-STATES = ("never", "complete", "stopped", "gaps")
+# "aether": an Aether database before `statsgraph db init`, aggregated by statsgraph without
+# its own tables (as Aether's aggregator leaves it: no per-user detail or model rows).
+STATES = ("never", "complete", "stopped", "gaps", "aether")
 
 
 async def set_state(url: str, *, tz: str, now: datetime, state: str) -> None:
@@ -27,8 +30,12 @@ async def set_state(url: str, *, tz: str, now: datetime, state: str) -> None:
         serialise_sqlite_writers(engine)
     try:
         async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)  # tables an "aether" state dropped
             for table in STATS_TABLES:
                 await conn.execute(delete(table))
+            if state == "aether":
+                for table in (StatsUserDailyModel, StatsUserDailyDetail):
+                    await conn.run_sync(table.__table__.drop)
         calendar = BusinessCalendar(tz, clock=lambda: now)
         if state == "never":
             return

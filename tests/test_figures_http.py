@@ -3,11 +3,19 @@ in plain Python from the same rows, for each role, time zone, database and aggre
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers
+from statsgraph.db.calendar import BusinessCalendar
+from statsgraph.db.companions import CompanionTables
+from statsgraph.db.engine import make_engine
+from statsgraph.db.setup import init_database
 from tests import reference as ref
 from tests.conftest import (
     Api,
@@ -223,3 +231,39 @@ async def test_every_figure_matches_the_reference(loaded, tz: str, state: str) -
             camel(ref.system_health(ds, user_id=other.id, now=NOW, tz=tz)),
             f"admin-health-of-user/{state}",
         )
+
+
+async def test_own_tables_missing_is_said_once_and_mended_by_db_init(loaded, tz: str, caplog, monkeypatch) -> None:  # noqa: ANN001
+    url, ds = loaded
+    await set_state(url, tz=tz, now=NOW, state="aether")
+    monkeypatch.setattr(CompanionTables, "RECHECK_SECONDS", 1.0)
+    settings = settings_for(url, tz=tz, ttl_dashboard_user=0, ttl_daily_stats=0, ttl_closed_max=0)
+    _, user, _ = pick_users(ds)
+    want = ref.totals(ds, user_id=user.id, first_day=None, last_day=business_today(tz), tz=tz)
+    doc = "{ dashboardStats { allTime { requests actualCost } } dailyStats(days: 40) { days { modelBreakdown { model } } } }"
+
+    def missing_warnings() -> int:
+        return sum(1 for r in caplog.records if r.name == "statsgraph.db" and "are missing" in r.getMessage())
+
+    async with app_client(settings, NOW) as client:
+        api = Api(client, token_for(user.id, settings))
+        with caplog.at_level(logging.WARNING, logger="statsgraph.db"):
+            started = time.monotonic()
+            for _ in range(3):
+                got = await api.query(doc)
+                assert got["dashboardStats"]["allTime"]["requests"] == want["requests"]
+            assert time.monotonic() - started < 1.0, "too slow to show the warning is not repeated"
+            assert missing_warnings() == 1
+
+            # `statsgraph db init`, then the aggregator; once the belief expires, the same
+            # server finds the tables (a failed lookup would warn again).
+            engine = make_engine(url)
+            await init_database(engine)
+            if engine.dialect.name == "sqlite":
+                serialise_sqlite_writers(engine)
+            await aggregate(engine, calendar=BusinessCalendar(tz, clock=lambda: NOW))
+            await engine.dispose()
+            await asyncio.sleep(max(0.0, started + 1.1 - time.monotonic()))
+            got = await api.query(doc)
+            assert missing_warnings() == 1
+            assert got["dashboardStats"]["allTime"]["requests"] == want["requests"]

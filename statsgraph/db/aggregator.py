@@ -9,6 +9,7 @@ SQLite's write lock per chunk (`BEGIN IMMEDIATE`)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from sqlalchemy import delete, event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from .calendar import BusinessCalendar, Window, iter_days
+from .companions import COMPANION_TABLES, companions_present
 from .figures import DayFigures, ModelDay
 from .models import (
     ApiKey,
@@ -37,6 +39,8 @@ from .queries.filters import EXECUTED_CANDIDATE, count_if
 from .queries.model_days import raw_model_days
 from .scope import GLOBAL
 from .sqlexpr import as_date, business_date
+
+log = logging.getLogger("statsgraph.aggregator")
 
 # Any fixed number works; it only has to be the same for every statsgraph instance.
 ADVISORY_LOCK_KEY = 0x5747_5241_5048  # "SGRAPH"
@@ -110,6 +114,12 @@ async def _run(
                     return None
             await conn.commit()
         try:
+            companions = await companions_present(conn)
+            if not companions:
+                log.warning(
+                    "tables %s are missing: writing Aether's tables only; run `statsgraph db init` "
+                    "so that user scopes read pre-aggregates too", ", ".join(COMPANION_TABLES),
+                )
             targets = await _target_days(conn, calendar, backfill_days)
             # End the read transaction so each chunk's session owns its own.
             await conn.commit()
@@ -117,7 +127,7 @@ async def _run(
             for i in range(0, len(targets), CHUNK_DAYS):
                 chunk = targets[i : i + CHUNK_DAYS]
                 async with AsyncSession(bind=conn, expire_on_commit=False) as session:
-                    await _aggregate_days(session, calendar, chunk)
+                    await _aggregate_days(session, calendar, chunk, companions=companions)
                     await session.commit()
                 done += len(chunk)
                 if progress:
@@ -152,7 +162,9 @@ async def _target_days(
     return [d for d in iter_days(first, yesterday) if d not in done]
 
 
-async def _aggregate_days(session: AsyncSession, calendar: BusinessCalendar, days: list[date]) -> None:
+async def _aggregate_days(
+    session: AsyncSession, calendar: BusinessCalendar, days: list[date], *, companions: bool
+) -> None:
     window = calendar.days_window(days[0], days[-1])
     figures = await day_figures(
         session, scope=GLOBAL, window=window, calendar=calendar, covered=frozenset(), raw_days=days
@@ -168,8 +180,9 @@ async def _aggregate_days(session: AsyncSession, calendar: BusinessCalendar, day
     await session.execute(delete(StatsDaily).where(StatsDaily.date.in_(starts)))
     await session.execute(delete(StatsDailyModel).where(StatsDailyModel.date.in_(starts)))
     await session.execute(delete(StatsUserDaily).where(StatsUserDaily.date.in_(starts)))
-    await session.execute(delete(StatsUserDailyDetail).where(StatsUserDailyDetail.date.in_(starts)))
-    await session.execute(delete(StatsUserDailyModel).where(StatsUserDailyModel.date.in_(starts)))
+    if companions:
+        await session.execute(delete(StatsUserDailyDetail).where(StatsUserDailyDetail.date.in_(starts)))
+        await session.execute(delete(StatsUserDailyModel).where(StatsUserDailyModel.date.in_(starts)))
 
     await session.execute(
         insert(StatsDaily),
@@ -193,6 +206,9 @@ async def _aggregate_days(session: AsyncSession, calendar: BusinessCalendar, day
             detail_rows.append(_user_detail_row(user_id, day, calendar.day_start(day), figs, now))
     if user_rows:
         await session.execute(insert(StatsUserDaily), user_rows)
+    if not companions:
+        return
+    if detail_rows:
         await session.execute(insert(StatsUserDailyDetail), detail_rows)
     if user_models:
         await session.execute(

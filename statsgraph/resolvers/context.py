@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
 from ..db.calendar import BusinessCalendar
+from ..db.companions import CompanionTables
 from ..db.scope import GLOBAL, Scope, UserScope
 from ..server.auth import Viewer
 from ..server.settings import Settings
@@ -61,6 +62,7 @@ class Context(BaseContext):
         viewer: Viewer | None,
         auth_error: str | None = None,
         request_id: str = "",
+        companions: CompanionTables | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -70,7 +72,7 @@ class Context(BaseContext):
         self.viewer = viewer
         self.auth_error = auth_error
         self.request_id = request_id
-        self.loaders = Loaders(sessions, calendar)
+        self.loaders = Loaders(sessions, calendar, companions)
         self.freshness = Freshness()
 
     def require_viewer(self) -> Viewer:

@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from aiodataloader import DataLoader
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..db.calendar import BusinessCalendar, Window
+from ..db.companions import CompanionTables, is_missing_companion
 from ..db.figures import DayFigures, ModelDay
 from ..db.models import Provider, User
 from ..db.queries import entities, traffic
 from ..db.queries.coverage import aggregated_days
 from ..db.queries.days import Figures, day_figures
 from ..db.queries.model_days import model_days
-from ..db.scope import GlobalScope, Scope
+from ..db.scope import GlobalScope, Scope, UserScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +51,15 @@ class ProviderCountKey:
 
 
 class Loaders:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], calendar: BusinessCalendar) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        calendar: BusinessCalendar,
+        companions: CompanionTables | None = None,
+    ) -> None:
         self._sessions = sessions
         self._calendar = calendar
+        self._companions = companions or CompanionTables()
         self._coverage: dict[tuple[Scope, Figures], asyncio.Future[frozenset[date]]] = {}
         self.day_figures = DayFiguresByWindowLoader(self)
         self.model_days = ModelDaysByDayLoader(self)
@@ -79,17 +87,29 @@ class Loaders:
             fut = asyncio.get_running_loop().create_future()
             self._coverage[key] = fut
             try:
-                async with self.session() as session:
-                    fut.set_result(
-                        await aggregated_days(
-                            session, scope=scope, calendar=self._calendar, detailed=figures is Figures.FULL
-                        )
-                    )
+                fut.set_result(await self._aggregated_days(scope, figures))
             except BaseException as exc:
                 fut.set_exception(exc)
                 del self._coverage[key]
                 raise
         return await fut
+
+    async def _aggregated_days(self, scope: Scope, figures: Figures) -> frozenset[date]:
+        # A user's FULL figures and model rows live in statsgraph's own tables, which an
+        # Aether database may lack: then they are read raw (no pre-aggregated day).
+        own_tables = isinstance(scope, UserScope) and figures is Figures.FULL
+        if own_tables and self._companions.assumed_missing():
+            return frozenset()
+        try:
+            async with self.session() as session:
+                return await aggregated_days(
+                    session, scope=scope, calendar=self._calendar, detailed=figures is Figures.FULL
+                )
+        except DBAPIError as exc:
+            if own_tables and is_missing_companion(exc):
+                self._companions.mark_missing()
+                return frozenset()
+            raise
 
 
 class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):

@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI, Request, Response
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .. import __version__
 from ..db.calendar import BusinessCalendar
+from ..db.companions import CompanionTables
 from ..db.engine import count_statements, make_engine, make_session_factory
 from ..db.errors import is_database_unavailable
 from ..db.queries.coverage import latest_aggregated_day
@@ -49,6 +50,7 @@ class Runtime:
     shared: SharedCache
     cache: FieldCacheStore
     clock: Callable[[], datetime] | None = None
+    companions: CompanionTables = field(default_factory=CompanionTables)
 
     def calendar(self) -> BusinessCalendar:
         # The instant is fixed once per request, so every period of one answer agrees on "today".
@@ -113,6 +115,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
             viewer=viewer,
             auth_error=auth_error,
             request_id=request_id,
+            companions=rt.companions,
         )
         return ctx
 
