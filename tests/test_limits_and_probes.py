@@ -128,7 +128,7 @@ async def test_probes_and_metrics(world) -> None:  # noqa: ANN001
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
         assert ready.status_code == 200 and ready.json() == {
-            "database": "ok", "cache": "memory", "aggregates": {"latestDay": None, "daysBehind": None},
+            "database": "ok", "cache": "memory", "aggregates": {"latestDay": None, "daysBehind": None, "userTables": True},
         }
         api = Api(client, token_for(admin.id, settings))
         await api.post("query Dash { dashboardStats { today { requests } } }")
@@ -157,12 +157,16 @@ async def test_readiness_tells_how_far_the_aggregator_lags(kind, request, tmp_pa
     settings = settings_for(url)
     # NOW is 23:30 on 2026-03-10 in Shanghai: yesterday is 03-09. The "stopped" aggregator last
     # ran five days earlier, on 03-05, so its newest day is 03-04.
-    for state, latest, behind in [("never", None, None), ("complete", "2026-03-09", 0), ("stopped", "2026-03-04", 5)]:
+    # "aether": aggregated without statsgraph's own tables (no `statsgraph db init` yet).
+    for state, latest, behind, own in [
+        ("never", None, None, True), ("complete", "2026-03-09", 0, True), ("stopped", "2026-03-04", 5, True),
+        ("aether", "2026-03-09", 0, False),
+    ]:
         await set_state(url, tz="Asia/Shanghai", now=NOW, state=state)
         async with app_client(settings, NOW) as client:
             ready = await client.get("/readyz")
             assert ready.status_code == 200
-            assert ready.json()["aggregates"] == {"latestDay": latest, "daysBehind": behind}, state
+            assert ready.json()["aggregates"] == {"latestDay": latest, "daysBehind": behind, "userTables": own}, state
             gauge = next(line for line in (await client.get("/metrics")).text.splitlines()
                          if line.startswith("statsgraph_aggregates_days_behind "))
             assert gauge.split()[1] == ("NaN" if behind is None else f"{behind:.1f}"), state

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .. import __version__
 from ..db.calendar import BusinessCalendar
-from ..db.companions import CompanionTables
+from ..db.companions import CompanionTables, companions_present
 from ..db.engine import count_statements, make_engine, make_session_factory
 from ..db.errors import is_database_unavailable
 from ..db.queries.coverage import latest_aggregated_day
@@ -192,9 +192,15 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         cal = rt.calendar()
         async with rt.sessions() as session:
             latest = await latest_aggregated_day(session, calendar=cal)
+            own_tables = await companions_present(await session.connection())
         behind = None if latest is None else (cal.today() - timedelta(days=1) - latest).days
         metrics.aggregates_days_behind.set(float("nan") if behind is None else behind)
-        return {"latestDay": latest.isoformat() if latest else None, "daysBehind": behind}
+        return {
+            "latestDay": latest.isoformat() if latest else None,
+            "daysBehind": behind,
+            # False: `statsgraph db init` has not run here; user scopes are read raw.
+            "userTables": own_tables,
+        }
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
