@@ -61,8 +61,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def viewers(database_url: str) -> tuple[str, list[tuple[str, int]]]:
-    """The admin, and users with their all-time request counts (computed here, independently)."""
+async def viewers(database_url: str) -> tuple[tuple[str, int], list[tuple[str, int]]]:
+    """The admin and users, each with the all-time request count of their scope (computed here,
+    independently: every row for the admin, their own rows for a user)."""
     from sqlalchemy import func, select
 
     from statsgraph.db.engine import make_engine
@@ -79,8 +80,9 @@ async def viewers(database_url: str) -> tuple[str, list[tuple[str, int]]]:
         counts = dict((await conn.execute(
             select(Usage.user_id, func.count()).where(Usage.user_id.in_(users)).group_by(Usage.user_id)
         )).all())
+        everything = (await conn.execute(select(func.count()).select_from(Usage))).scalar_one()
     await engine.dispose()
-    return admin, [(u, int(counts.get(u, 0))) for u in users]
+    return (admin, int(everything)), [(u, int(counts.get(u, 0))) for u in users]
 
 
 def statements_per_request(metrics: str) -> str:
@@ -94,7 +96,9 @@ def statements_per_request(metrics: str) -> str:
     return f"{total / count:.1f}" if count else "?"
 
 
-async def client_loop(base: str, plan: list[tuple[str, str, str, int | None]], deadline: float, tally: Tally) -> None:
+async def client_loop(
+    base: str, plan: list[tuple[str, str, str, int]], admin_id: str, deadline: float, tally: Tally
+) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         while time.monotonic() < deadline:
             viewer_id, token, doc, expected = random.choice(plan)
@@ -112,13 +116,13 @@ async def client_loop(base: str, plan: list[tuple[str, str, str, int | None]], d
             data = body["data"]
             if data["viewer"]["id"] != viewer_id:
                 tally.scope_violations.append(f"viewer {data['viewer']['id']} for token of {viewer_id}")
-            if expected is not None:
-                # A user's figures are their own: all-time requests equal their own row count
-                # (data is static during the run) and recent requests are all theirs.
-                if data["dashboardStats"]["allTime"]["requests"] != expected:
-                    tally.scope_violations.append(
-                        f"{viewer_id}: allTime.requests {data['dashboardStats']['allTime']['requests']} != {expected}"
-                    )
+            # All-time requests equal the scope's row count (data is static during the run): the
+            # admin's every row, a user's their own; and a user's recent requests are all theirs.
+            if data["dashboardStats"]["allTime"]["requests"] != expected:
+                tally.scope_violations.append(
+                    f"{viewer_id}: allTime.requests {data['dashboardStats']['allTime']['requests']} != {expected}"
+                )
+            if viewer_id != admin_id:
                 owners = {row["user"]["id"] for row in data["recentRequests"] if row["user"]}
                 if owners - {viewer_id}:
                     tally.scope_violations.append(f"{viewer_id}: recent requests of {owners - {viewer_id}}")
@@ -139,13 +143,13 @@ async def main() -> None:
 
     url = normalize_database_url(args.database_url)
     settings = Settings(database_url=url, jwt_secret_key=SECRET)
-    admin, users = await viewers(url)
-    plan: list[tuple[str, str, str, int | None]] = []
+    (admin, everything), users = await viewers(url)
+    plan: list[tuple[str, str, str, int]] = []
     if args.full_dashboard:
-        plan.append((admin, mint_token(admin, settings=settings), FULL_DOC, None))
+        plan.append((admin, mint_token(admin, settings=settings), FULL_DOC, everything))
     else:
         n_admin = max(1, round(len(users) * args.admin_share))
-        plan += [(admin, mint_token(admin, settings=settings), ADMIN_DOC, None)] * n_admin
+        plan += [(admin, mint_token(admin, settings=settings), ADMIN_DOC, everything)] * n_admin
         plan += [(u, mint_token(u, settings=settings), USER_DOC, n) for u, n in users]
 
     port = free_port()
@@ -175,7 +179,7 @@ async def main() -> None:
         tally = Tally()
         deadline = time.monotonic() + args.seconds
         started = time.monotonic()
-        await asyncio.gather(*(client_loop(base, plan, deadline, tally) for _ in range(args.clients)))
+        await asyncio.gather(*(client_loop(base, plan, admin, deadline, tally) for _ in range(args.clients)))
         elapsed = time.monotonic() - started
         metrics = httpx.get(base + "/metrics", timeout=60).text
     finally:
