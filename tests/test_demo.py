@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from statsgraph.db.demo import DemoSummary, generate_demo, progress_bar
+from statsgraph.db.demo import DemoSummary, generate_demo
 from statsgraph.db.engine import make_engine
 from statsgraph.db.models import Base
+from statsgraph.server.progress import progress_bar
 
 REQUESTS = 3_000
 NOW = datetime(2025, 3, 14, 6, 30, tzinfo=timezone.utc)  # 14:30 on a Friday in Shanghai

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 import random
-import sys
-import time
 import uuid
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -22,6 +20,24 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .calendar import BusinessCalendar
+from .demo_world import (
+    FAILURE_RATE,
+    FAILURES,
+    FALLBACK_RATE,
+    GROWTH,
+    HOUR_WEIGHTS,
+    KEY_NAMES,
+    MODELS,
+    NAMES,
+    NO_LATENCY_RATE,
+    PROVIDER_ID_MISSING_RATE,
+    PROVIDERS,
+    RETIRED,
+    STREAM_CUT_MESSAGES,
+    STREAM_CUT_RATE,
+    WEEKEND_FACTOR,
+    ModelSpec,
+)
 from .models import ApiKey, Provider, RequestCandidate, Usage, User
 
 UTC = timezone.utc
@@ -29,90 +45,6 @@ CHUNK = 5_000
 CHUNKS_PER_COMMIT = 10
 SQLITE_CACHE_KIB = 256 * 1024
 T = TypeVar("T")
-
-NAMES = (
-    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
-    "kevin", "laura", "mallory", "nina", "oscar", "peggy", "quentin", "rupert", "sybil",
-    "trent", "ursula", "victor", "wendy", "xavier", "yvonne", "zoe",
-)
-KEY_NAMES = ("default", "laptop", "ci", "production", "staging", "notebook", "batch-jobs")
-
-
-@dataclass(frozen=True, slots=True)
-class _Provider:
-    name: str
-    display_name: str
-    billing_type: str
-    active: bool
-    error_factor: float
-
-
-PROVIDERS = (
-    _Provider("openai", "OpenAI", "pay_as_you_go", True, 0.8),
-    _Provider("anthropic", "Anthropic", "pay_as_you_go", True, 1.0),
-    _Provider("google", "Google Gemini", "free_tier", True, 1.1),
-    _Provider("deepseek", "DeepSeek", "pay_as_you_go", True, 1.8),
-    _Provider("azure-openai", "Azure OpenAI", "monthly_quota", True, 0.6),
-    # Retired part-way through the window: it has history but no recent traffic.
-    _Provider("legacy-proxy", "Legacy Proxy", "monthly_quota", False, 2.0),
-)
-RETIRED = "legacy-proxy"
-
-
-@dataclass(frozen=True, slots=True)
-class _Model:
-    name: str
-    # USD per million tokens: input, output, cache write, cache read (0 = not offered).
-    prices: tuple[float, float, float, float]
-    popularity: float
-    providers: tuple[tuple[str, float], ...]
-    prompt_median: int
-    output_median: int
-    latency_ms: int
-    streams: bool = True
-
-
-MODELS = (
-    _Model("claude-sonnet-4", (3.0, 15.0, 3.75, 0.30), 30, (("anthropic", 0.85), ("legacy-proxy", 0.15)),
-           3_500, 650, 6_000),
-    _Model("claude-opus-4", (15.0, 75.0, 18.75, 1.50), 3, (("anthropic", 1.0),), 5_000, 900, 12_000),
-    _Model("claude-3-5-haiku", (0.80, 4.0, 1.0, 0.08), 12, (("anthropic", 0.8), ("legacy-proxy", 0.2)),
-           1_800, 350, 2_500),
-    _Model("gpt-4o", (2.50, 10.0, 0.0, 1.25), 16, (("openai", 0.6), ("azure-openai", 0.4)), 2_200, 500, 4_000),
-    _Model("gpt-4o-mini", (0.15, 0.60, 0.0, 0.075), 18,
-           (("openai", 0.5), ("azure-openai", 0.3), ("legacy-proxy", 0.2)), 1_200, 300, 1_800),
-    _Model("gemini-2.5-pro", (1.25, 10.0, 0.0, 0.31), 8, (("google", 1.0),), 4_000, 800, 7_000),
-    _Model("gemini-2.5-flash", (0.30, 2.50, 0.0, 0.075), 7, (("google", 1.0),), 2_000, 400, 2_000),
-    _Model("deepseek-chat", (0.27, 1.10, 0.0, 0.07), 9, (("deepseek", 1.0),), 2_000, 500, 5_000),
-    _Model("deepseek-reasoner", (0.55, 2.19, 0.0, 0.14), 3, (("deepseek", 1.0),), 1_500, 2_500, 20_000),
-    _Model("text-embedding-3-small", (0.02, 0.0, 0.0, 0.0), 4, (("openai", 1.0),), 600, 0, 300, streams=False),
-)
-
-# Relative traffic by local hour: office hours, a lunch dip, quiet nights.
-HOUR_WEIGHTS = (
-    0.10, 0.06, 0.04, 0.03, 0.03, 0.05, 0.10, 0.25, 0.55, 0.90, 1.00, 1.00,
-    0.70, 0.80, 1.00, 1.00, 0.95, 0.85, 0.60, 0.45, 0.40, 0.35, 0.25, 0.15,
-)
-WEEKEND_FACTOR = 0.3
-GROWTH = 0.5  # the last hour of the window is this much busier than the first, all else equal
-
-FAILURE_RATE = 0.03
-STREAM_CUT_RATE = 0.008  # of streamed requests: about 0.5 % of all
-FALLBACK_RATE = 0.04
-PROVIDER_ID_MISSING_RATE = 0.05
-NO_LATENCY_RATE = 0.02
-FAILURES = (  # status code, weight, messages
-    (429, 40, ("Rate limit exceeded, please retry later", "429 Too Many Requests: tokens per minute limit reached")),
-    (500, 15, ("Internal server error", "upstream returned 500: internal error")),
-    (502, 25, ("Bad gateway: upstream connection reset", "502 Bad Gateway")),
-    (503, 20, ("Service unavailable: model overloaded", "upstream timed out after 60s")),
-)
-STREAM_CUT_MESSAGES = (
-    "stream interrupted: upstream closed the connection",
-    "stream interrupted: client disconnected",
-    "stream ended without a final chunk",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class DemoSummary:
@@ -137,7 +69,7 @@ class _Profile:
     stream_share: float
     cache_share: float
     quota_kind: str  # "unlimited" | "zero" | "positive"
-    models: tuple[list[float], Sequence[_Model]]
+    models: tuple[list[float], Sequence[ModelSpec]]
     keys: tuple[list[float], Sequence[str]]
     since: float = -math.inf
     until: float = math.inf
@@ -338,7 +270,7 @@ class _Traffic:
         rng = self.rng
         rand = rng.random
         profile: _Profile = _pick(rng, self.user_tables[bisect_right(self.cuts, ts)])
-        model: _Model = _pick(rng, profile.models)
+        model: ModelSpec = _pick(rng, profile.models)
         retired = ts >= self.retire_at
         provider: str = _pick(rng, self.routes[model.name][1 if retired else 0])
         is_stream = model.streams and rand() < profile.stream_share
@@ -427,7 +359,7 @@ class _Traffic:
         return row, candidates
 
     def _candidates(
-        self, request_id: str, ts: float, model: _Model, provider: str, outcome: str, retired: bool
+        self, request_id: str, ts: float, model: ModelSpec, provider: str, outcome: str, retired: bool
     ) -> tuple[list[dict[str, Any]], int]:
         """The scheduler's attempts for one request, and the milliseconds they took before the
         attempt that answered."""
@@ -593,28 +525,4 @@ def _quota(rng: random.Random, profile: _Profile) -> float | None:
     return max(step, math.ceil(profile.spent * headroom / step) * step)
 
 
-def progress_bar(label: str, *, unit: str = "rows", width: int = 30) -> Callable[[int, int], None]:
-    """A one-line progress bar on stderr, for `progress(done, total)` callbacks."""
-    started = time.monotonic()
-    finished = False
-
-    def show(done: int, total: int) -> None:
-        nonlocal finished
-        if finished:
-            return
-        fraction = 1.0 if total <= 0 else min(1.0, done / total)
-        filled = int(width * fraction)
-        elapsed = max(time.monotonic() - started, 1e-9)
-        bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(
-            f"\r{label} [{bar}] {fraction * 100:5.1f}% {done:,}/{max(total, 0):,} {done / elapsed:,.0f} {unit}/s"
-        )
-        if fraction >= 1.0:
-            finished = True
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
-
-
-__all__ = ["DemoSummary", "generate_demo", "progress_bar"]
+__all__ = ["DemoSummary", "generate_demo"]

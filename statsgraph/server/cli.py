@@ -56,8 +56,8 @@ def cmd_db_init(_args: argparse.Namespace) -> int:
 def _aggregate(database_url: str, tz: str, backfill: int | None) -> None:
     from ..db.aggregator import aggregate, serialise_sqlite_writers
     from ..db.calendar import BusinessCalendar
-    from ..db.demo import progress_bar
     from ..db.engine import make_engine
+    from .progress import progress_bar
 
     async def run() -> None:
         engine = make_engine(database_url)
@@ -135,10 +135,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from ..db.demo import generate_demo, progress_bar
+    from ..db.demo import generate_demo
     from ..db.engine import make_engine
     from ..db.setup import init_database
     from .auth import mint_token
+    from .progress import progress_bar
 
     path = Path(args.database).resolve()
     url = f"sqlite+aiosqlite:///{path}"
