@@ -67,6 +67,22 @@ async def test_token_limit(world) -> None:  # noqa: ANN001
     assert "errors" not in (await run(url, admin.id, "{ viewer { id } }", max_tokens=500))[1]
 
 
+async def test_limits_hold_for_documents_seen_before(world) -> None:  # noqa: ANN001
+    """Parsing and validation are cached per document: a refused document stays refused, an
+    accepted one keeps answering, however often each is sent to one server."""
+    url, admin = world
+    settings = settings_for(url, max_query_depth=2, max_aliases=1)
+    deep = "{ dailyStats { days { modelBreakdown { model } } } }"
+    aliased = "{ a: viewer { id } b: viewer { id } }"
+    fine = "{ viewer { id } }"
+    async with app_client(settings, NOW) as client:
+        api = Api(client, token_for(admin.id, settings))
+        for _ in range(3):
+            assert "exceeds maximum operation depth" in (await api.post(deep)).json()["errors"][0]["message"]
+            assert "aliases found" in (await api.post(aliased)).json()["errors"][0]["message"].lower()
+            assert (await api.query(fine))["viewer"]["id"] == admin.id
+
+
 async def test_body_size_limit(world) -> None:  # noqa: ANN001
     url, admin = world
     settings = settings_for(url, max_body_bytes=2000)

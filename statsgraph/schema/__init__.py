@@ -10,14 +10,18 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
 from .errors import MaskInternalErrors
 from .roots import Query
 from .scalars import SCALAR_MAP
+
+DOCUMENT_CACHE_SIZE = 256
 
 
 class StatsSchema(strawberry.Schema):
@@ -35,16 +39,24 @@ def build_schema(
     introspection: bool = True,
     extra_extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> strawberry.Schema:
-    # Factories, not instances: extensions keep per-request state.
+    # The limits' validation rules are built once, so the validation cache can key on them;
+    # extensions are factories, since they keep per-request state.
+    rules = [
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+    ]
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: AddValidationRules(rules),
+        # A dashboard sends the same few documents over and over: parse and validate each once.
+        # Both caches are bounded, so distinct documents from a client cannot grow memory.
+        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         *extra_extensions,
         MaskInternalErrors,
     ]
-    if not introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return StatsSchema(query=Query, extensions=extensions, config=StrawberryConfig(scalar_map=SCALAR_MAP))
 
 
