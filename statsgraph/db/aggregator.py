@@ -87,10 +87,15 @@ async def aggregate(
     return report
 
 
-async def aggregate_unless_running(engine: AsyncEngine, *, calendar: BusinessCalendar) -> AggregateReport | None:
+async def aggregate_unless_running(
+    engine: AsyncEngine,
+    *,
+    calendar: BusinessCalendar,
+    progress: Callable[[int, int], None] | None = None,
+) -> AggregateReport | None:
     """Like `aggregate`, but None at once when another run holds the PostgreSQL lock: for
     schedules that fire on every instance, where one run is enough."""
-    return await _run(engine, calendar=calendar, backfill_days=None, progress=None, wait=False)
+    return await _run(engine, calendar=calendar, backfill_days=None, progress=progress, wait=False)
 
 
 async def _run(
