@@ -10,7 +10,7 @@ import pydantic
 import pytest
 from sqlalchemy import func, select, text
 
-from statsgraph.db.aggregator import ADVISORY_LOCK_KEY
+from statsgraph.db.aggregator import ADVISORY_LOCK_KEY, CHUNK_DAYS
 from statsgraph.db.calendar import BusinessCalendar
 from statsgraph.db.engine import make_engine
 from statsgraph.db.models import StatsDaily, StatsUserDailyModel
@@ -111,3 +111,14 @@ def test_delay_setting_is_bounded() -> None:
     with pytest.raises(pydantic.ValidationError):
         settings_for("sqlite+aiosqlite://", aggregate_delay_seconds=7 * 3600)
     assert settings_for("sqlite+aiosqlite://").aggregate_delay_seconds == 300
+
+
+async def test_a_run_stops_between_chunks_once_the_server_stops(tmp_path) -> None:  # noqa: ANN001
+    url = f"sqlite+aiosqlite:///{tmp_path / 'stopping.db'}"
+    ds = await load_dataset(url, now=NOW, tz=TZ)
+    await set_state(url, tz=TZ, now=NOW, state="never")
+    assert expected_closed_days(ds) > CHUNK_DAYS, "the dataset must span more than one chunk"
+    schedule = AggregatorSchedule(settings_for(url, tz=TZ), clock=lambda: NOW)
+    await schedule.stop()  # shutting down: a run finishes the chunk it is on, and no more
+    assert await schedule.run_once() is None
+    assert await closed_days_in_stats(url) == CHUNK_DAYS
