@@ -236,7 +236,7 @@ async def test_every_figure_matches_the_reference(loaded, tz: str, state: str) -
 async def test_own_tables_missing_is_said_once_and_mended_by_db_init(loaded, tz: str, caplog, monkeypatch) -> None:  # noqa: ANN001
     url, ds = loaded
     await set_state(url, tz=tz, now=NOW, state="aether")
-    monkeypatch.setattr(CompanionTables, "RECHECK_SECONDS", 1.0)
+    monkeypatch.setattr(CompanionTables, "RECHECK_SECONDS", 3.0)
     settings = settings_for(url, tz=tz, ttl_dashboard_user=0, ttl_daily_stats=0, ttl_closed_max=0)
     _, user, _ = pick_users(ds)
     want = ref.totals(ds, user_id=user.id, first_day=None, last_day=business_today(tz), tz=tz)
@@ -252,7 +252,7 @@ async def test_own_tables_missing_is_said_once_and_mended_by_db_init(loaded, tz:
             for _ in range(3):
                 got = await api.query(doc)
                 assert got["dashboardStats"]["allTime"]["requests"] == want["requests"]
-            assert time.monotonic() - started < 1.0, "too slow to show the warning is not repeated"
+            assert time.monotonic() - started < 3.0, "too slow to show the warning is not repeated"
             assert missing_warnings() == 1
 
             # `statsgraph db init`, then the aggregator; once the belief expires, the same
@@ -263,7 +263,7 @@ async def test_own_tables_missing_is_said_once_and_mended_by_db_init(loaded, tz:
                 serialise_sqlite_writers(engine)
             await aggregate(engine, calendar=BusinessCalendar(tz, clock=lambda: NOW))
             await engine.dispose()
-            await asyncio.sleep(max(0.0, started + 1.1 - time.monotonic()))
+            await asyncio.sleep(max(0.0, started + 3.1 - time.monotonic()))
             got = await api.query(doc)
             assert missing_warnings() == 1
             assert got["dashboardStats"]["allTime"]["requests"] == want["requests"]
