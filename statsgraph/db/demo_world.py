@@ -49,13 +49,13 @@ class ModelSpec:
 
 MODELS = (
     ModelSpec("claude-sonnet-4", (3.0, 15.0, 3.75, 0.30), 30, (("anthropic", 0.85), ("legacy-proxy", 0.15)),
-           3_500, 650, 6_000),
+              3_500, 650, 6_000),
     ModelSpec("claude-opus-4", (15.0, 75.0, 18.75, 1.50), 3, (("anthropic", 1.0),), 5_000, 900, 12_000),
     ModelSpec("claude-3-5-haiku", (0.80, 4.0, 1.0, 0.08), 12, (("anthropic", 0.8), ("legacy-proxy", 0.2)),
-           1_800, 350, 2_500),
+              1_800, 350, 2_500),
     ModelSpec("gpt-4o", (2.50, 10.0, 0.0, 1.25), 16, (("openai", 0.6), ("azure-openai", 0.4)), 2_200, 500, 4_000),
     ModelSpec("gpt-4o-mini", (0.15, 0.60, 0.0, 0.075), 18,
-           (("openai", 0.5), ("azure-openai", 0.3), ("legacy-proxy", 0.2)), 1_200, 300, 1_800),
+              (("openai", 0.5), ("azure-openai", 0.3), ("legacy-proxy", 0.2)), 1_200, 300, 1_800),
     ModelSpec("gemini-2.5-pro", (1.25, 10.0, 0.0, 0.31), 8, (("google", 1.0),), 4_000, 800, 7_000),
     ModelSpec("gemini-2.5-flash", (0.30, 2.50, 0.0, 0.075), 7, (("google", 1.0),), 2_000, 400, 2_000),
     ModelSpec("deepseek-chat", (0.27, 1.10, 0.0, 0.07), 9, (("deepseek", 1.0),), 2_000, 500, 5_000),

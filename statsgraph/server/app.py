@@ -7,12 +7,13 @@ import uuid
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .. import __version__
@@ -20,7 +21,8 @@ from ..db.calendar import BusinessCalendar
 from ..db.companions import CompanionTables, companions_present
 from ..db.engine import count_statements, make_engine, make_session_factory
 from ..db.errors import is_database_unavailable
-from ..db.queries.coverage import latest_aggregated_day
+from ..db.queries.coverage import aggregated_days
+from ..db.scope import GLOBAL
 from ..resolvers.cache import FieldCacheStore, MemoryCache, RedisCache, SharedCache
 from ..resolvers.context import UNAVAILABLE, Context
 from ..schema import build_schema
@@ -181,34 +183,43 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     @app.get("/metrics")
     async def prometheus() -> PlainTextResponse:
         try:
-            await aggregates()
-        except Exception:  # noqa: BLE001 - the other metrics are still worth a scrape
-            log.warning("metrics: could not read the aggregator's progress", exc_info=True)
+            await aggregator_lag()
+        except Exception as exc:  # noqa: BLE001 - the other metrics are still worth a scrape
+            # Once per scrape during an outage: one line, no traceback.
+            log.info("metrics: aggregator progress unknown (%s)", type(exc).__name__)
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def aggregates() -> dict[str, object]:
-        """How far the pre-aggregates lag behind yesterday. Not a readiness condition: figures
-        stay exact without them, only slower."""
+    async def aggregator_lag() -> tuple[date | None, int | None]:
+        """The newest pre-aggregated closed day and how many closed days follow it; exported
+        as a gauge too. Not a readiness condition: figures stay exact without aggregates."""
         cal = rt.calendar()
         async with rt.sessions() as session:
-            latest = await latest_aggregated_day(session, calendar=cal)
-            own_tables = await companions_present(await session.connection())
+            days = await aggregated_days(session, scope=GLOBAL, calendar=cal)
+        latest = max(days, default=None)
         behind = None if latest is None else (cal.today() - timedelta(days=1) - latest).days
         metrics.aggregates_days_behind.set(float("nan") if behind is None else behind)
-        return {
-            "latestDay": latest.isoformat() if latest else None,
-            "daysBehind": behind,
-            # False: `statsgraph db init` has not run here; user scopes are read raw.
-            "userTables": own_tables,
-        }
+        return latest, behind
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
         body: dict[str, object] = {"database": "ok"}
         try:
-            body["aggregates"] = await aggregates()
+            async with rt.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                own_tables = await companions_present(conn)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             body["database"] = f"unavailable ({type(exc).__name__})"
+        else:
+            try:
+                latest, behind = await aggregator_lag()
+                body["aggregates"] = {
+                    "latestDay": latest.isoformat() if latest else None,
+                    "daysBehind": behind,
+                    # False: `statsgraph db init` has not run here; user scopes are read raw.
+                    "userTables": own_tables,
+                }
+            except Exception as exc:  # noqa: BLE001 - reachable, so still ready
+                body["aggregates"] = f"unknown ({type(exc).__name__})"
         cache = rt.shared.name
         if isinstance(rt.shared, RedisCache):
             cache = "redis ok" if await rt.shared.ping() else "redis unavailable (serving without cache)"

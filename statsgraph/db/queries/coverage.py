@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..calendar import BusinessCalendar, Window
@@ -35,17 +35,6 @@ async def aggregated_days(
         if calendar.day_start(day) == start:
             days.add(day)
     return frozenset(days)
-
-
-async def latest_aggregated_day(session: AsyncSession, *, calendar: BusinessCalendar) -> date | None:
-    """The newest closed day in `stats_daily`, for telling operators how far behind the
-    aggregator is (figures stay exact either way; missing days are read raw, only slower)."""
-    latest = (
-        await session.execute(select(func.max(StatsDaily.date)).where(StatsDaily.date < calendar.today_start()))
-    ).scalar()
-    if latest is None:
-        return None
-    return calendar.date_of(latest)
 
 
 def covered_in(window: Window, covered: Iterable[date], calendar: BusinessCalendar) -> list[date]:
@@ -100,4 +89,4 @@ def scope_is_global(scope: Scope) -> bool:
     return isinstance(scope, GlobalScope)
 
 
-__all__ = ["aggregated_days", "covered_in", "latest_aggregated_day", "in_ranges", "ranges_of_days", "raw_ranges"]
+__all__ = ["aggregated_days", "covered_in", "in_ranges", "ranges_of_days", "raw_ranges"]
