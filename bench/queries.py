@@ -21,14 +21,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from statsgraph.core.calendar import BusinessCalendar  # noqa: E402
 from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers  # noqa: E402
-from statsgraph.db.calendar import BusinessCalendar  # noqa: E402
-from statsgraph.db.demo import generate_demo  # noqa: E402
 from statsgraph.db.engine import count_statements, make_engine  # noqa: E402
 from statsgraph.db.setup import init_database  # noqa: E402
-from statsgraph.server.app import create_app, make_runtime  # noqa: E402
+from statsgraph.demo.generator import generate_demo  # noqa: E402
+from statsgraph.server.app import create_app  # noqa: E402
 from statsgraph.server.auth import mint_token  # noqa: E402
 from statsgraph.server.progress import progress_bar  # noqa: E402
+from statsgraph.server.runtime import make_runtime  # noqa: E402
 from statsgraph.server.settings import Settings, normalize_database_url  # noqa: E402
 
 TZ = "Asia/Shanghai"

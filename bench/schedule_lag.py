@@ -21,8 +21,8 @@ from sqlalchemy import delete
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from statsgraph.core.calendar import BusinessCalendar  # noqa: E402
 from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers  # noqa: E402
-from statsgraph.db.calendar import BusinessCalendar  # noqa: E402
 from statsgraph.db.engine import make_engine  # noqa: E402
 from statsgraph.db.models import StatsDaily  # noqa: E402
 from statsgraph.server.schedule import AggregatorSchedule  # noqa: E402

@@ -14,8 +14,9 @@ import pytest
 
 from statsgraph.db.engine import make_engine, make_session_factory
 from statsgraph.db.models import Base
-from statsgraph.server.app import create_app, make_runtime
+from statsgraph.server.app import create_app
 from statsgraph.server.auth import mint_token
+from statsgraph.server.runtime import make_runtime
 from statsgraph.server.settings import Settings
 from tests.factories import edge_case_dataset, insert_dataset
 from tests.reference import Dataset

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
+from statsgraph.core.calendar import BusinessCalendar
 from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers
-from statsgraph.db.calendar import BusinessCalendar
 from statsgraph.db.engine import make_engine
 from statsgraph.db.models import (
     STATS_TABLES,

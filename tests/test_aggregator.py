@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from statsgraph.core.calendar import BusinessCalendar
 from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers
-from statsgraph.db.calendar import BusinessCalendar
 from statsgraph.db.engine import make_engine, make_session_factory
 from statsgraph.db.models import (
     STATS_TABLES,

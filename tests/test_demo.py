@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from statsgraph.db.demo import DemoSummary, generate_demo
 from statsgraph.db.engine import make_engine
 from statsgraph.db.models import Base
+from statsgraph.demo.generator import DemoSummary, generate_demo
 from statsgraph.server.progress import progress_bar
 
 REQUESTS = 3_000

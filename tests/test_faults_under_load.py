@@ -21,9 +21,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from statsgraph.db.demo import generate_demo
 from statsgraph.db.engine import make_engine
 from statsgraph.db.setup import init_database
+from statsgraph.demo.generator import generate_demo
 from statsgraph.server.auth import mint_token
 from statsgraph.server.settings import Settings
 from tests.servers import PostgresServer, RedisServer, available, free_port, skip_or_fail

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from statsgraph.core.calendar import BusinessCalendar
 from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers
-from statsgraph.db.calendar import BusinessCalendar
 from statsgraph.db.companions import CompanionTables
 from statsgraph.db.engine import make_engine
 from statsgraph.db.setup import init_database

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from statsgraph.db.demo import generate_demo
 from statsgraph.db.engine import make_engine
 from statsgraph.db.setup import init_database
+from statsgraph.demo.generator import generate_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 

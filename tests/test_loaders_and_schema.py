@@ -9,16 +9,17 @@ from datetime import timedelta
 
 import pytest
 
-from statsgraph.db.calendar import BusinessCalendar
+from statsgraph.core.calendar import BusinessCalendar
+from statsgraph.core.scope import GLOBAL, UserScope
+from statsgraph.core.viewer import Viewer
 from statsgraph.db.engine import count_statements, make_engine, make_session_factory
-from statsgraph.db.scope import GLOBAL, UserScope
 from statsgraph.resolvers.cache import FieldCacheStore, MemoryCache
+from statsgraph.resolvers.cache.ttl import TtlPolicy
 from statsgraph.resolvers.context import Context
 from statsgraph.resolvers.loaders import Loaders, ModelDayKey, ProviderCountKey, ProviderKey
 from statsgraph.schema import build_schema
-from statsgraph.server.auth import Viewer
 from tests import reference as ref
-from tests.conftest import fresh_database_url, live_users, load_dataset, settings_for, utc
+from tests.conftest import fresh_database_url, live_users, load_dataset, utc
 from tests.states import set_state
 
 NOW = utc(2026, 3, 10, 15, 30)
@@ -108,10 +109,9 @@ async def test_schema_executes_without_http_in_the_viewer_scope(world) -> None: 
     url, ds = world
     user, other = live_users(ds)[:2]
     engine = make_engine(url)
-    settings = settings_for(url, tz=TZ)
     calendar = BusinessCalendar(TZ, clock=lambda: NOW)
     ctx = Context(
-        settings=settings, calendar=calendar, sessions=make_session_factory(engine),
+        ttls=TtlPolicy(), calendar=calendar, sessions=make_session_factory(engine),
         cache=FieldCacheStore(MemoryCache(100), "test"),
         viewer=Viewer(id=user.id, username=user.username, email=user.email, role="user"),
     )

@@ -10,11 +10,12 @@ import pydantic
 import pytest
 from sqlalchemy import func, select, text
 
+from statsgraph.core.calendar import BusinessCalendar
 from statsgraph.db.aggregator import ADVISORY_LOCK_KEY, CHUNK_DAYS
-from statsgraph.db.calendar import BusinessCalendar
 from statsgraph.db.engine import make_engine
 from statsgraph.db.models import StatsDaily, StatsUserDailyModel
-from statsgraph.server.app import create_app, make_runtime
+from statsgraph.server.app import create_app
+from statsgraph.server.runtime import make_runtime
 from statsgraph.server.schedule import AggregatorSchedule
 from tests import reference as ref
 from tests.conftest import load_dataset, settings_for, utc

@@ -18,9 +18,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from .calendar import BusinessCalendar, Window, iter_days
+from ..core.calendar import BusinessCalendar, Window, iter_days
+from ..core.figures import DayFigures, ModelDay
+from ..core.scope import GLOBAL
 from .companions import COMPANION_TABLES, companions_present
-from .figures import DayFigures, ModelDay
 from .models import (
     ApiKey,
     RequestCandidate,
@@ -37,7 +38,6 @@ from .queries.coverage import in_ranges, ranges_of_days
 from .queries.days import day_figures, raw_day_aggregates, raw_usage_columns
 from .queries.filters import EXECUTED_CANDIDATE, count_if
 from .queries.model_days import raw_model_days
-from .scope import GLOBAL
 from .sqlexpr import as_date, business_date
 
 log = logging.getLogger("statsgraph.aggregator")

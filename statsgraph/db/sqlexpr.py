@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, case, cast, func, literal_column
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 
-from .calendar import BusinessCalendar, Window
+from ..core.calendar import BusinessCalendar, Window
 
 
 def _quoted(text: str) -> ColumnElement[str]:

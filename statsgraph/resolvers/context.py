@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
-from ..db.calendar import BusinessCalendar
+from ..core.calendar import BusinessCalendar
+from ..core.scope import GLOBAL, Scope, UserScope
+from ..core.viewer import Viewer
 from ..db.companions import CompanionTables
-from ..db.scope import GLOBAL, Scope, UserScope
-from ..server.auth import Viewer
-from ..server.settings import Settings
 from .cache.store import FieldCacheStore
+from .cache.ttl import TtlPolicy
 from .errors import BadUserInput, Forbidden, ServiceUnavailable, Unauthenticated
 from .loaders import Loaders
 
@@ -55,7 +55,7 @@ class Context(BaseContext):
     def __init__(
         self,
         *,
-        settings: Settings,
+        ttls: TtlPolicy,
         calendar: BusinessCalendar,
         sessions: async_sessionmaker[AsyncSession],
         cache: FieldCacheStore,
@@ -65,7 +65,7 @@ class Context(BaseContext):
         companions: CompanionTables | None = None,
     ) -> None:
         super().__init__()
-        self.settings = settings
+        self.ttls = ttls
         self.calendar = calendar
         self.sessions = sessions
         self.cache = cache
@@ -108,16 +108,7 @@ class Context(BaseContext):
         return GLOBAL if viewer.is_admin else UserScope(viewer.id)
 
     def ttl_for(self, policy: str, scope: Scope, *, closed: bool) -> float:
-        s = self.settings
-        if closed:
-            now = self.calendar.now()
-            until_turn = self.calendar.day_start(self.calendar.today() + timedelta(days=1)) - now
-            return max(1.0, min(until_turn.total_seconds(), float(s.ttl_closed_max)))
-        if policy == "dashboard":
-            return float(s.ttl_dashboard_user if isinstance(scope, UserScope) else s.ttl_dashboard_global)
-        if policy == "provider_status":
-            return float(s.ttl_provider_status)
-        return float(s.ttl_daily_stats)
+        return self.ttls.ttl_for(policy, scope, self.calendar, closed=closed)
 
 
 __all__ = ["UNAVAILABLE", "Context", "Freshness", "is_plausible_id"]

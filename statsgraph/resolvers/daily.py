@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from ..db.calendar import iter_days
-from ..db.figures import DayFigures, by_cost, model_totals_of
-from ..db.scope import Scope
-from ..schema.objects import ModelBreakdown, ModelSummary
+from ..core.calendar import iter_days
+from ..core.figures import DayFigures, ModelDay, ModelTotals, by_cost, model_totals_of
+from ..core.scope import Scope
 from .context import Context
 from .errors import BadUserInput
 from .loaders import ModelDayKey, WindowKey
@@ -28,14 +27,13 @@ async def day_series(ctx: Context, scope: Scope, first: date, last: date) -> lis
     return [found.get(d) or DayFigures(d) for d in iter_days(first, last)]
 
 
-async def model_breakdown(ctx: Context, scope: Scope, day: date) -> list[ModelBreakdown]:
-    rows = await ctx.loaders.model_days.load(ModelDayKey(scope, day))
-    return [ModelBreakdown.of(r) for r in by_cost(rows)]
+async def model_breakdown(ctx: Context, scope: Scope, day: date) -> list[ModelDay]:
+    return by_cost(await ctx.loaders.model_days.load(ModelDayKey(scope, day)))
 
 
-async def model_summary(ctx: Context, scope: Scope, first: date, last: date) -> list[ModelSummary]:
+async def model_summary(ctx: Context, scope: Scope, first: date, last: date) -> list[ModelTotals]:
     per_day = await ctx.loaders.model_days.load_many([ModelDayKey(scope, d) for d in iter_days(first, last)])
-    return [ModelSummary.of(m) for m in model_totals_of(r for rows in per_day for r in rows)]
+    return model_totals_of(r for rows in per_day for r in rows)
 
 
 __all__ = ["day_series", "model_breakdown", "model_summary", "report_days"]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from ..db.figures import Totals, totals_of
+from ..core.accounts import Counts, QuotaState
+from ..core.figures import HealthFigures, Totals, totals_of
+from ..core.periods import NamedPeriod, window_of
+from ..core.scope import GlobalScope, Scope, UserScope
 from ..db.queries import entities
 from ..db.queries.days import Figures
-from ..db.scope import GlobalScope, Scope, UserScope
-from ..schema.objects import ActiveCount, Quota, SystemHealth, UsageTotals
-from ..schema.scalars import BigInt
 from .context import Context
 from .loaders import WindowKey
-from .periods import NamedPeriod, window_of
 
 # UsageTotals fields that `stats_user_daily` can answer (see db.queries.days.Figures).
 BASIC_FIELDS = frozenset({
@@ -31,51 +30,42 @@ async def period_totals(ctx: Context, scope: Scope, period: NamedPeriod, figures
     return totals_of(days.values())
 
 
-async def usage_totals(ctx: Context, scope: Scope, period: NamedPeriod, selected: set[str]) -> UsageTotals:
-    return UsageTotals.of(await period_totals(ctx, scope, period, figures_for(scope, selected)))
+async def usage_totals(ctx: Context, scope: Scope, period: NamedPeriod, selected: set[str]) -> Totals:
+    return await period_totals(ctx, scope, period, figures_for(scope, selected))
 
 
-async def api_keys(ctx: Context, scope: Scope) -> ActiveCount:
+async def api_keys(ctx: Context, scope: Scope) -> Counts:
     async with ctx.sessions() as session:
-        counts = await entities.api_key_counts(session, scope=scope)
-    return ActiveCount(total=counts.total, active=counts.active)
+        return await entities.api_key_counts(session, scope=scope)
 
 
-async def users(ctx: Context, scope: Scope) -> ActiveCount | None:
+async def users(ctx: Context, scope: Scope) -> Counts | None:
     if not isinstance(scope, GlobalScope):
         return None
     async with ctx.sessions() as session:
-        counts = await entities.user_counts(session)
-    return ActiveCount(total=counts.total, active=counts.active)
+        return await entities.user_counts(session)
 
 
-async def system_health(ctx: Context, scope: Scope) -> SystemHealth:
+async def system_health(ctx: Context, scope: Scope) -> HealthFigures:
     month = await period_totals(ctx, scope, NamedPeriod.MONTH, Figures.FULL)
     today = await period_totals(ctx, scope, NamedPeriod.TODAY, Figures.FULL)
-    return SystemHealth(
+    return HealthFigures(
         avg_response_time=today.ok_avg_response_time,
         error_rate=month.error_rate,
-        error_requests=BigInt(month.error_requests),
-        fallback_count=BigInt(month.fallback_count),
-        total_requests=BigInt(month.requests),
+        error_requests=month.error_requests,
+        fallback_count=month.fallback_count,
+        total_requests=month.requests,
     )
 
 
-async def quota(ctx: Context, scope: Scope) -> Quota | None:
+async def quota(ctx: Context, scope: Scope) -> QuotaState | None:
     if not isinstance(scope, UserScope):
         return None
     user = await ctx.loaders.users.load(scope.user_id)
     if user is None:
         return None
-    used = float(user.used_usd or 0)
     limit = None if user.quota_usd is None else float(user.quota_usd)
-    if limit is None:
-        percent = None
-    elif limit == 0:
-        percent = 100.0
-    else:
-        percent = used / limit * 100
-    return Quota(limit_usd=limit, used_usd=used, used_percent=percent)
+    return QuotaState(limit_usd=limit, used_usd=float(user.used_usd or 0))
 
 
-__all__ = ["api_keys", "figures_for", "quota", "system_health", "usage_totals", "users"]
+__all__ = ["api_keys", "figures_for", "period_totals", "quota", "system_health", "usage_totals", "users"]

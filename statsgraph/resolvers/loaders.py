@@ -16,15 +16,15 @@ from aiodataloader import DataLoader
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..db.calendar import BusinessCalendar, Window
+from ..core.calendar import BusinessCalendar, Window
+from ..core.figures import DayFigures, ModelDay
+from ..core.scope import GlobalScope, Scope, UserScope
 from ..db.companions import CompanionTables, is_missing_companion
-from ..db.figures import DayFigures, ModelDay
 from ..db.models import Provider, User
 from ..db.queries import entities, traffic
 from ..db.queries.coverage import aggregated_days
 from ..db.queries.days import Figures, day_figures
 from ..db.queries.model_days import model_days
-from ..db.scope import GlobalScope, Scope, UserScope
 
 
 @dataclass(frozen=True, slots=True)

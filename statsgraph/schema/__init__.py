@@ -18,7 +18,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from .errors import MaskInternalErrors
-from .roots import Query
+from .query import Query
 from .scalars import SCALAR_MAP
 
 DOCUMENT_CACHE_SIZE = 256

@@ -3,123 +3,39 @@
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .. import __version__
-from ..db.calendar import BusinessCalendar
-from ..db.companions import CompanionTables, companions_present
-from ..db.engine import count_statements, make_engine, make_session_factory
-from ..db.errors import is_database_unavailable
+from ..core.scope import GLOBAL
+from ..db.companions import companions_present
+from ..db.engine import count_statements
 from ..db.queries.coverage import aggregated_days
-from ..db.scope import GLOBAL
-from ..resolvers.cache import FieldCacheStore, MemoryCache, RedisCache, SharedCache
-from ..resolvers.context import UNAVAILABLE, Context
+from ..resolvers.cache import RedisCache
 from ..schema import build_schema
-from .auth import AuthError, authenticate, bearer_token
 from .body_limit import BodyLimit
 from .http_cache import CacheHints
 from .legacy import make_legacy_router
-from .logs import request_id_var
 from .metrics import Metrics
 from .persisted import PersistedQueryRouter, load_manifest
+from .request_context import context_getter
+from .runtime import Runtime, make_runtime
 from .schedule import AggregatorSchedule
 from .settings import Settings
 
 log = logging.getLogger("statsgraph.server")
 
-# Bumped when the meaning or shape of a cached figure changes, so old entries are never read.
-CACHE_FORMAT = "1"
-
-
-@dataclass
-class Runtime:
-    """What lives as long as the process: engine, sessions, cache, settings."""
-
-    settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    shared: SharedCache
-    cache: FieldCacheStore
-    clock: Callable[[], datetime] | None = None
-    companions: CompanionTables = field(default_factory=CompanionTables)
-
-    def calendar(self) -> BusinessCalendar:
-        # The instant is fixed once per request, so every period of one answer agrees on "today".
-        cal = BusinessCalendar(self.settings.app_timezone, clock=self.clock)
-        now = cal.now()
-        return BusinessCalendar(self.settings.app_timezone, clock=lambda: now)
-
-
-def make_runtime(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Runtime:
-    pool = {} if settings.read_url.startswith("sqlite") else {
-        "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow, "pool_timeout": 30,
-    }
-    engine = make_engine(settings.read_url, **pool)
-    shared: SharedCache
-    if settings.redis_url:
-        shared = RedisCache(
-            settings.redis_url,
-            socket_timeout=settings.redis_socket_timeout,
-            breaker_seconds=settings.redis_breaker_seconds,
-        )
-    else:
-        shared = MemoryCache(settings.cache_max_entries)
-    version = f"{CACHE_FORMAT}:{__version__}:{settings.app_timezone}"
-    return Runtime(settings, engine, make_session_factory(engine), shared, FieldCacheStore(shared, version), clock)
-
-
 def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
     settings.require_jwt_secret()
     rt = runtime or make_runtime(settings)
 
-    async def get_context(request: Request, response: Response) -> Context:
-        supplied = request.headers.get("x-request-id", "")
-        # Client-supplied ids are echoed into logs: keep them short and printable.
-        request_id = supplied if 0 < len(supplied) <= 64 and supplied.isprintable() else uuid.uuid4().hex
-        request_id_var.set(request_id)
-        response.headers["X-Request-Id"] = request_id
-        viewer, auth_error = None, None
-        try:
-            token = bearer_token(request.headers.get("authorization"))
-            if token is not None:
-                viewer = await authenticate(
-                    token,
-                    settings=settings,
-                    sessions=rt.sessions,
-                    shared=rt.shared if isinstance(rt.shared, RedisCache) else None,
-                )
-        except AuthError as exc:
-            auth_error = str(exc)
-            log.info("request %s: token refused: %s", request_id, exc)
-        except Exception as exc:  # noqa: BLE001 - classified below, never shown to the client
-            if is_database_unavailable(exc):
-                auth_error = UNAVAILABLE
-                log.warning("request %s: authentication could not reach the database", request_id, exc_info=True)
-            else:
-                auth_error = "token could not be checked"
-                log.error("request %s: authentication failed", request_id, exc_info=True)
-        ctx = Context(
-            settings=settings,
-            calendar=rt.calendar(),
-            sessions=rt.sessions,
-            cache=rt.cache,
-            viewer=viewer,
-            auth_error=auth_error,
-            request_id=request_id,
-            companions=rt.companions,
-        )
-        return ctx
+    get_context = context_getter(settings, rt)
 
     metrics = Metrics(rt.cache)
     schema = build_schema(

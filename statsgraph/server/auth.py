@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Literal
 
 import jwt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ..core.viewer import Viewer
 from ..db.models import User
 from ..resolvers.cache.backends import SharedCache
 from .settings import Settings
@@ -22,18 +21,6 @@ log = logging.getLogger(__name__)
 
 class AuthError(Exception):
     """Why a token was refused; the client only ever sees a generic message."""
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    id: str
-    username: str
-    email: str
-    role: Literal["admin", "user"]
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
 
 
 def blacklist_key(token: str) -> str:
@@ -91,4 +78,4 @@ def mint_token(user_id: str, *, settings: Settings, ttl: timedelta = timedelta(h
     return jwt.encode(payload, settings.require_jwt_secret(), algorithm=settings.jwt_algorithm)
 
 
-__all__ = ["AuthError", "Viewer", "authenticate", "bearer_token", "blacklist_key", "mint_token"]
+__all__ = ["AuthError", "authenticate", "bearer_token", "blacklist_key", "mint_token"]

@@ -54,8 +54,8 @@ def cmd_db_init(_args: argparse.Namespace) -> int:
 
 
 def _aggregate(database_url: str, tz: str, backfill: int | None) -> None:
+    from ..core.calendar import BusinessCalendar
     from ..db.aggregator import aggregate, serialise_sqlite_writers
-    from ..db.calendar import BusinessCalendar
     from ..db.engine import make_engine
     from .progress import progress_bar
 
@@ -135,9 +135,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from ..db.demo import generate_demo
     from ..db.engine import make_engine
     from ..db.setup import init_database
+    from ..demo.generator import generate_demo
     from .auth import mint_token
     from .progress import progress_bar
 

@@ -17,8 +17,8 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from ..core.calendar import BusinessCalendar
 from ..db.aggregator import AggregateReport, aggregate_unless_running, serialise_sqlite_writers
-from ..db.calendar import BusinessCalendar
 from ..db.engine import make_engine
 from .settings import Settings
 

@@ -8,9 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..calendar import BusinessCalendar, Window
+from ...core.calendar import BusinessCalendar, Window
+from ...core.scope import GlobalScope, Scope, UserScope
 from ..models import StatsDaily, StatsUserDaily, StatsUserDailyDetail
-from ..scope import GlobalScope, Scope, UserScope
 
 
 async def aggregated_days(

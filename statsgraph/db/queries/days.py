@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import Select, distinct, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..calendar import BusinessCalendar, Window
-from ..figures import DayFigures
+from ...core.calendar import BusinessCalendar, Window
+from ...core.figures import DayFigures
+from ...core.scope import Scope, UserScope
 from ..models import RequestCandidate, StatsDaily, StatsUserDaily, StatsUserDailyDetail, Usage
-from ..scope import Scope, UserScope
 from ..sqlexpr import as_date, business_date
 from .coverage import covered_in, in_ranges, ranges_of_days, raw_ranges
 from .filters import (

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ...core.accounts import Counts
+from ...core.scope import Scope, UserScope
 from ..models import ApiKey, Provider, User
-from ..scope import Scope, UserScope
 from .filters import count_if
-
-
-@dataclass(frozen=True, slots=True)
-class ActiveCount:
-    total: int
-    active: int
 
 
 async def users_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, User]:
@@ -37,24 +31,23 @@ async def active_providers(session: AsyncSession) -> list[Provider]:
     return list(await session.scalars(select(Provider).where(Provider.is_active.is_(True))))
 
 
-async def api_key_counts(session: AsyncSession, *, scope: Scope) -> ActiveCount:
+async def api_key_counts(session: AsyncSession, *, scope: Scope) -> Counts:
     stmt = select(func.count(ApiKey.id), func.sum(count_if(ApiKey.is_active.is_(True))))
     if isinstance(scope, UserScope):
         stmt = stmt.where(ApiKey.user_id == scope.user_id)
     total, active = (await session.execute(stmt)).one()
-    return ActiveCount(int(total or 0), int(active or 0))
+    return Counts(int(total or 0), int(active or 0))
 
 
-async def user_counts(session: AsyncSession) -> ActiveCount:
+async def user_counts(session: AsyncSession) -> Counts:
     stmt = select(func.count(User.id), func.sum(count_if(User.is_active.is_(True)))).where(
         User.is_deleted.is_not(True)
     )
     total, active = (await session.execute(stmt)).one()
-    return ActiveCount(int(total or 0), int(active or 0))
+    return Counts(int(total or 0), int(active or 0))
 
 
 __all__ = [
-    "ActiveCount",
     "active_providers",
     "api_key_counts",
     "providers_by_id_or_name",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, case, or_, select, true
 
+from ...core.scope import Scope, UserScope
 from ..models import RequestCandidate, Usage
-from ..scope import Scope, UserScope
 
 EXECUTED_CANDIDATE = ("success", "failed")
 

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Row, Select, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..calendar import BusinessCalendar, Window
-from ..figures import ModelDay
+from ...core.calendar import BusinessCalendar, Window
+from ...core.figures import ModelDay
+from ...core.scope import GLOBAL, Scope, UserScope
 from ..models import StatsDailyModel, StatsUserDailyModel, Usage
-from ..scope import GLOBAL, Scope, UserScope
 from ..sqlexpr import as_date, business_date
 from .coverage import covered_in, in_ranges, ranges_of_days, raw_ranges
 from .filters import usage_in_scope

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ...core.scope import Scope
 from ..models import Provider, Usage
-from ..scope import Scope
 from .filters import usage_in_scope
 
 

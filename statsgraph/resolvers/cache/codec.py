@@ -14,7 +14,7 @@ from strawberry.types.base import (
     has_object_definition,
 )
 
-from ...db.scope import GLOBAL, GlobalScope, UserScope
+from ...core.scope import GLOBAL, GlobalScope, UserScope
 
 
 def _default(value: Any) -> Any:

@@ -10,17 +10,31 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from strawberry import ID
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info
+from strawberry.types.base import StrawberryOptional
+from strawberry.types.enum import StrawberryEnumDefinition
 
 from .codec import Rebuilder
+from .ttl import POLICIES
 
 if TYPE_CHECKING:
     from strawberry.types.field import StrawberryField
 
     from ..context import Context
 
-POLICIES = ("dashboard", "provider_status", "daily_stats")
+
+
+def _keyable(t: Any) -> bool:
+    """Arguments become part of the key as JSON: scalars, enums and optional ones only."""
+    if isinstance(t, StrawberryOptional):
+        return _keyable(t.of_type)
+    if isinstance(t, StrawberryEnumDefinition) or isinstance(
+        getattr(t, "__strawberry_definition__", None), StrawberryEnumDefinition
+    ):
+        return True
+    return t in (int, float, str, bool, ID) or getattr(t, "_scalar_definition", None) is not None
 
 
 class FieldCache(FieldExtension):
@@ -38,8 +52,16 @@ class FieldCache(FieldExtension):
         self.vary = vary
 
     def apply(self, field: StrawberryField) -> None:
+        # Refused when the schema is built, not on every request: overriding `resolve` below
+        # hides strawberry's own check that an async-only extension sits on an async field.
+        where = f"FieldCache on {field.python_name}"
+        if field.base_resolver is None or not field.is_async:
+            raise TypeError(f"{where}: the resolver must be `async def` (the cache awaits backends)")
+        for arg in field.arguments:
+            if not _keyable(arg.type):
+                raise TypeError(f"{where}: argument {arg.python_name!r} cannot be part of a cache key")
         self.name = field.python_name
-        self.rebuild = Rebuilder(field.type, f"FieldCache on {field.python_name}")
+        self.rebuild = Rebuilder(field.type, where)
 
     def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
         raise TypeError(f"FieldCache needs an async resolver ({self.name})")

@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .calendar import BusinessCalendar
-from .demo_world import (
+from ..core.calendar import BusinessCalendar
+from ..db.models import ApiKey, Provider, RequestCandidate, Usage, User
+from .world import (
     FAILURE_RATE,
     FAILURES,
     FALLBACK_RATE,
@@ -38,7 +39,6 @@ from .demo_world import (
     WEEKEND_FACTOR,
     ModelSpec,
 )
-from .models import ApiKey, Provider, RequestCandidate, Usage, User
 
 UTC = timezone.utc
 CHUNK = 5_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import timedelta
 
-from ..db.calendar import BusinessCalendar, Window
+from .calendar import BusinessCalendar, Window
 
 
 class NamedPeriod(enum.Enum):

@@ -74,6 +74,17 @@ class Totals:
         return self.cost - self.actual_cost
 
 
+@dataclass(frozen=True, slots=True)
+class HealthFigures:
+    """The admin's health block: today's status-200 response time and this month's errors."""
+
+    avg_response_time: float  # seconds
+    error_rate: float
+    error_requests: int
+    fallback_count: int
+    total_requests: int
+
+
 def totals_of(days: Iterable[DayFigures]) -> Totals:
     """Sum days into a period. Response time is the days' means weighted by their requests."""
     out = Totals()
@@ -155,4 +166,4 @@ def by_cost(rows: Iterable[ModelDay]) -> list[ModelDay]:
     return sorted(rows, key=lambda r: (-r.cost, r.model))
 
 
-__all__ = ["DayFigures", "ModelDay", "ModelTotals", "Totals", "by_cost", "model_totals_of", "totals_of"]
+__all__ = ["DayFigures", "HealthFigures", "ModelDay", "ModelTotals", "Totals", "by_cost", "model_totals_of", "totals_of"]

@@ -1,0 +1,1 @@
+"""Realistic generated data for the self-contained demo and the benchmarks."""

@@ -1,0 +1,67 @@
+"""What lives as long as the process: engine, sessions, the cache backend, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from .. import __version__
+from ..core.calendar import BusinessCalendar
+from ..db.companions import CompanionTables
+from ..db.engine import make_engine, make_session_factory
+from ..resolvers.cache import FieldCacheStore, MemoryCache, RedisCache, SharedCache
+from ..resolvers.cache.ttl import TtlPolicy
+from .settings import Settings
+
+# Bumped when the meaning or shape of a cached figure changes, so old entries are never read.
+CACHE_FORMAT = "1"
+
+
+@dataclass
+class Runtime:
+    """What lives as long as the process: engine, sessions, cache, settings."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    shared: SharedCache
+    cache: FieldCacheStore
+    clock: Callable[[], datetime] | None = None
+    companions: CompanionTables = field(default_factory=CompanionTables)
+
+    def calendar(self) -> BusinessCalendar:
+        # The instant is fixed once per request, so every period of one answer agrees on "today".
+        cal = BusinessCalendar(self.settings.app_timezone, clock=self.clock)
+        now = cal.now()
+        return BusinessCalendar(self.settings.app_timezone, clock=lambda: now)
+
+    def ttls(self) -> TtlPolicy:
+        s = self.settings
+        return TtlPolicy(
+            dashboard_global=s.ttl_dashboard_global, dashboard_user=s.ttl_dashboard_user,
+            provider_status=s.ttl_provider_status, daily_stats=s.ttl_daily_stats, closed_max=s.ttl_closed_max,
+        )
+
+
+def make_runtime(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Runtime:
+    pool = {} if settings.read_url.startswith("sqlite") else {
+        "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow, "pool_timeout": 30,
+    }
+    engine = make_engine(settings.read_url, **pool)
+    shared: SharedCache
+    if settings.redis_url:
+        shared = RedisCache(
+            settings.redis_url,
+            socket_timeout=settings.redis_socket_timeout,
+            breaker_seconds=settings.redis_breaker_seconds,
+        )
+    else:
+        shared = MemoryCache(settings.cache_max_entries)
+    version = f"{CACHE_FORMAT}:{__version__}:{settings.app_timezone}"
+    return Runtime(settings, engine, make_session_factory(engine), shared, FieldCacheStore(shared, version), clock)
+
+
+__all__ = ["CACHE_FORMAT", "Runtime", "make_runtime"]
