@@ -12,11 +12,11 @@ from statsgraph.db.engine import make_engine
 from statsgraph.db.models import (
     STATS_TABLES,
     Base,
+    OwnUserDaily,
+    OwnUserDailyModel,
     StatsDaily,
     StatsDailyModel,
     StatsUserDaily,
-    StatsUserDailyDetail,
-    StatsUserDailyModel,
 )
 
 # "aether": an Aether database before `statsgraph db init`, aggregated by statsgraph without
@@ -34,7 +34,7 @@ async def set_state(url: str, *, tz: str, now: datetime, state: str) -> None:
             for table in STATS_TABLES:
                 await conn.execute(delete(table))
             if state == "aether":
-                for table in (StatsUserDailyModel, StatsUserDailyDetail):
+                for table in (OwnUserDailyModel, OwnUserDaily):
                     await conn.run_sync(table.__table__.drop)
         calendar = BusinessCalendar(tz, clock=lambda: now)
         if state == "never":
@@ -49,7 +49,7 @@ async def set_state(url: str, *, tz: str, now: datetime, state: str) -> None:
             today = calendar.today()
             holes = [calendar.day_start(today - timedelta(days=n)) for n in (1, 3, 12, 33)]
             async with engine.begin() as conn:
-                for table in (StatsDaily, StatsDailyModel, StatsUserDaily, StatsUserDailyDetail, StatsUserDailyModel):
+                for table in (StatsDaily, StatsDailyModel, StatsUserDaily, OwnUserDaily, OwnUserDailyModel):
                     await conn.execute(delete(table).where(table.date.in_(holes)))
     finally:
         await engine.dispose()

@@ -6,18 +6,20 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from statsgraph.core.calendar import BusinessCalendar
 from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers
 from statsgraph.db.engine import make_engine, make_session_factory
 from statsgraph.db.models import (
     STATS_TABLES,
+    OwnUserDaily,
+    OwnUserDailyModel,
     StatsDaily,
     StatsDailyModel,
     StatsUserDaily,
-    StatsUserDailyModel,
 )
+from tests import aether_aggregator_reference as aether_ref
 from tests import reference as ref
 from tests.conftest import fresh_database_url, load_dataset
 from tests.states import set_state
@@ -92,7 +94,7 @@ async def test_user_model_rows_match_the_reference(world) -> None:  # noqa: ANN0
     await engine.dispose()
     engine = make_engine(url)
     async with make_session_factory(engine)() as session:
-        rows = (await session.scalars(select(StatsUserDailyModel))).all()
+        rows = (await session.scalars(select(OwnUserDailyModel))).all()
     await engine.dispose()
     got = {
         (r.user_id, calendar.date_of(r.date), r.model): (
@@ -159,3 +161,51 @@ async def test_fills_only_missing_days_and_backfill_repairs(world) -> None:  # n
     await aggregate(engine, calendar=calendar, backfill_days=3)
     await engine.dispose()
     assert await snapshot(url) == complete
+
+
+async def test_aethers_tables_equal_what_aethers_aggregator_writes(world) -> None:  # noqa: ANN001
+    """On a never-aggregated database, every column of Aether's four tables (input and output
+    cost included) equals what Aether's own aggregator computes for those days."""
+    url, ds = world
+    calendar = BusinessCalendar(TZ, clock=lambda: NOW)
+    engine = writer(url)
+    report = await aggregate(engine, calendar=calendar)
+    await engine.dispose()
+    days = [report.first_day + timedelta(days=i) for i in range(report.days)]
+    want = aether_ref.expected_tables(ds, days, TZ, calendar.today_start())
+    got = await snapshot(url)
+    key_columns = {"stats_daily": ("date",), "stats_daily_model": ("date", "model"),
+                   "stats_user_daily": ("user_id", "date"), "stats_summary": ("cutoff_date",)}
+    tables = {t.__tablename__: t for t in STATS_TABLES}
+    for name, rows in want.items():
+        columns = [c.name for c in tables[name].__table__.columns if c.name not in VOLATILE]
+        stored = {tuple(r[columns.index(k)] for k in key_columns[name]): dict(zip(columns, r)) for r in got[name]}
+        assert len(stored) == len(rows), name
+        for row in rows:
+            found = stored[tuple(row[k] for k in key_columns[name])]
+            for column, value in row.items():
+                if isinstance(value, float):
+                    assert found[column] == pytest.approx(value, rel=1e-9, abs=1e-9), (name, column, row)
+                else:
+                    assert found[column] == value, (name, column, row)
+            # Every column of the table is checked, the id (and timestamps) aside.
+            assert set(columns) - set(row) <= {"id"}, (name, set(columns) - set(row))
+
+
+async def test_days_aether_aggregated_are_filled_into_statsgraphs_own_tables(world) -> None:  # noqa: ANN001
+    """An Aether database after `db init`: `stats_daily` already holds every closed day (Aether's
+    aggregator ran), statsgraph's own tables are empty. A plain run (no backfill) fills them."""
+    url, _ds = world
+    calendar = BusinessCalendar(TZ, clock=lambda: NOW)
+    engine = writer(url)
+    await aggregate(engine, calendar=calendar)
+    full = await snapshot(url)
+    async with engine.begin() as conn:
+        await conn.execute(delete(OwnUserDaily))
+        await conn.execute(delete(OwnUserDailyModel))
+    report = await aggregate(engine, calendar=calendar)
+    await engine.dispose()
+    assert report.days > 0
+    again = await snapshot(url)
+    assert again["statsgraph_user_daily"] == full["statsgraph_user_daily"] != []
+    assert again["statsgraph_user_daily_model"] == full["statsgraph_user_daily_model"] != []

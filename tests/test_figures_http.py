@@ -13,8 +13,8 @@ import pytest
 
 from statsgraph.core.calendar import BusinessCalendar
 from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers
-from statsgraph.db.companions import CompanionTables
 from statsgraph.db.engine import make_engine
+from statsgraph.db.own_tables import OwnTablesState
 from statsgraph.db.setup import init_database
 from tests import reference as ref
 from tests.conftest import (
@@ -236,7 +236,7 @@ async def test_every_figure_matches_the_reference(loaded, tz: str, state: str) -
 async def test_own_tables_missing_is_said_once_and_mended_by_db_init(loaded, tz: str, caplog, monkeypatch) -> None:  # noqa: ANN001
     url, ds = loaded
     await set_state(url, tz=tz, now=NOW, state="aether")
-    monkeypatch.setattr(CompanionTables, "RECHECK_SECONDS", 3.0)
+    monkeypatch.setattr(OwnTablesState, "RECHECK_SECONDS", 3.0)
     settings = settings_for(url, tz=tz, ttl_dashboard_user=0, ttl_daily_stats=0, ttl_closed_max=0)
     _, user, _ = pick_users(ds)
     want = ref.totals(ds, user_id=user.id, first_day=None, last_day=business_today(tz), tz=tz)

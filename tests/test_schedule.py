@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from statsgraph.core.calendar import BusinessCalendar
-from statsgraph.db.aggregator import ADVISORY_LOCK_KEY, CHUNK_DAYS
+from statsgraph.db.aggregator.run import ADVISORY_LOCK_KEY, CHUNK_DAYS
 from statsgraph.db.engine import make_engine
-from statsgraph.db.models import StatsDaily, StatsUserDailyModel
+from statsgraph.db.models import OwnUserDailyModel, StatsDaily
 from statsgraph.server.app import create_app
 from statsgraph.server.runtime import make_runtime
 from statsgraph.server.schedule import AggregatorSchedule
@@ -101,7 +101,7 @@ async def test_a_server_started_with_the_schedule_fills_the_tables(tmp_path) -> 
     await runtime.engine.dispose()
     engine = make_engine(url)
     async with engine.connect() as conn:
-        user_models = (await conn.execute(select(func.count()).select_from(StatsUserDailyModel))).scalar_one()
+        user_models = (await conn.execute(select(func.count()).select_from(OwnUserDailyModel))).scalar_one()
     await engine.dispose()
     assert user_models > 0
 

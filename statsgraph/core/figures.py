@@ -20,6 +20,8 @@ class DayFigures:
     cache_read_tokens: int = 0
     cost: float = 0.0
     actual_cost: float = 0.0
+    input_cost: float = 0.0
+    output_cost: float = 0.0
     cache_creation_cost: float = 0.0
     cache_read_cost: float = 0.0
     # Mean response time (ms) over the day's requests that recorded one; 0 when none did.

@@ -96,9 +96,9 @@ class Usage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     __table_args__ = (
-        # The statsgraph indexes (README, "Indexes"): range scans by time, per user and per
-        # provider; Aether's own indexes cover created_at and user_id separately.
-        Index("ix_usage_user_created", "user_id", "created_at"),
+        # Aether's own (user_id, created_at), under its name, and the one statsgraph adds for
+        # provider status (`db.setup.NEEDED_INDEXES`, which `db init` offers on Aether's tables).
+        Index("idx_usage_user_created", "user_id", "created_at"),
         Index("ix_usage_provider_created", "provider_id", "created_at"),
     )
 
@@ -184,12 +184,12 @@ class StatsUserDaily(_DayTotals, Base):
     )
 
 
-class StatsUserDailyDetail(Base):
-    """statsgraph's own companion of `stats_user_daily` (Aether neither reads nor writes it): the
-    user-day figures Aether's table lacks, so a user's cost, cache costs, response time and
-    fallbacks need not be recomputed from raw rows. Written for the same user-days."""
+class OwnUserDaily(Base):
+    """statsgraph's own per-user day figures (Aether neither reads nor writes it): every figure
+    of `stats_daily` for one user, where Aether's `stats_user_daily` holds counts, tokens and
+    cost only. Written for the same user-days."""
 
-    __tablename__ = "stats_user_daily_detail"
+    __tablename__ = "statsgraph_user_daily"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -211,25 +211,25 @@ class StatsUserDailyDetail(Base):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        UniqueConstraint("user_id", "date", name="uq_stats_user_daily_detail"),
-        Index("idx_stats_user_daily_detail_user_date", "user_id", "date"),
+        UniqueConstraint("user_id", "date", name="uq_statsgraph_user_daily"),
+        Index("idx_statsgraph_user_daily_user_date", "user_id", "date"),
     )
 
 
-class StatsUserDailyModel(_ModelDayFigures, Base):
+class OwnUserDailyModel(_ModelDayFigures, Base):
     """statsgraph's own per-user `stats_daily_model`: a user's figures per business day and model,
-    written with `stats_user_daily_detail` in the same transaction, so a user-day with a detail
-    row has all its model rows too (and a day without one is read raw)."""
+    written with `statsgraph_user_daily` in the same transaction, so a user-day with a row there
+    has all its model rows too (and a day without one is read raw)."""
 
-    __tablename__ = "stats_user_daily_model"
+    __tablename__ = "statsgraph_user_daily_model"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     date: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        UniqueConstraint("user_id", "date", "model", name="uq_stats_user_daily_model"),
-        Index("idx_stats_user_daily_model_user_date", "user_id", "date"),
+        UniqueConstraint("user_id", "date", "model", name="uq_statsgraph_user_daily_model"),
+        Index("idx_statsgraph_user_daily_model_user_date", "user_id", "date"),
     )
 
 
@@ -255,13 +255,19 @@ class StatsSummary(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# statsgraph's own tables; named `statsgraph_*` so none can collide with a table Aether adds.
+OWN_TABLES = (OwnUserDaily, OwnUserDailyModel)
+
 STATS_TABLES = (
-    StatsDaily, StatsDailyModel, StatsUserDaily, StatsUserDailyDetail, StatsUserDailyModel, StatsSummary,
+    StatsDaily, StatsDailyModel, StatsUserDaily, OwnUserDaily, OwnUserDailyModel, StatsSummary,
 )
 
 __all__ = [
     "STATS_TABLES",
+    "OWN_TABLES",
     "ApiKey",
+    "OwnUserDaily",
+    "OwnUserDailyModel",
     "Base",
     "Provider",
     "RequestCandidate",
@@ -269,8 +275,6 @@ __all__ = [
     "StatsDailyModel",
     "StatsSummary",
     "StatsUserDaily",
-    "StatsUserDailyModel",
-    "StatsUserDailyDetail",
     "Usage",
     "User",
 ]

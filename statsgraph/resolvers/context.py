@@ -12,7 +12,7 @@ from strawberry.fastapi import BaseContext
 from ..core.calendar import BusinessCalendar
 from ..core.scope import GLOBAL, Scope, UserScope
 from ..core.viewer import Viewer
-from ..db.companions import CompanionTables
+from ..db.own_tables import OwnTablesState
 from .cache.store import FieldCacheStore
 from .cache.ttl import TtlPolicy
 from .errors import BadUserInput, Forbidden, ServiceUnavailable, Unauthenticated
@@ -62,7 +62,7 @@ class Context(BaseContext):
         viewer: Viewer | None,
         auth_error: str | None = None,
         request_id: str = "",
-        companions: CompanionTables | None = None,
+        own_tables: OwnTablesState | None = None,
     ) -> None:
         super().__init__()
         self.ttls = ttls
@@ -72,7 +72,7 @@ class Context(BaseContext):
         self.viewer = viewer
         self.auth_error = auth_error
         self.request_id = request_id
-        self.loaders = Loaders(sessions, calendar, companions)
+        self.loaders = Loaders(sessions, calendar, own_tables)
         self.freshness = Freshness()
 
     def require_viewer(self) -> Viewer:

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ..core.calendar import BusinessCalendar, Window
 from ..core.figures import DayFigures, ModelDay
 from ..core.scope import GlobalScope, Scope, UserScope
-from ..db.companions import CompanionTables, is_missing_companion
 from ..db.models import Provider, User
+from ..db.own_tables import OwnTablesState, is_missing_own_table
 from ..db.queries import entities, traffic
 from ..db.queries.coverage import aggregated_days
 from ..db.queries.days import Figures, day_figures
@@ -55,11 +55,11 @@ class Loaders:
         self,
         sessions: async_sessionmaker[AsyncSession],
         calendar: BusinessCalendar,
-        companions: CompanionTables | None = None,
+        own_tables: OwnTablesState | None = None,
     ) -> None:
         self._sessions = sessions
         self._calendar = calendar
-        self._companions = companions or CompanionTables()
+        self._own_tables = own_tables or OwnTablesState()
         self._coverage: dict[tuple[Scope, Figures], asyncio.Future[frozenset[date]]] = {}
         self.day_figures = DayFiguresByWindowLoader(self)
         self.model_days = ModelDaysByDayLoader(self)
@@ -98,7 +98,7 @@ class Loaders:
         # A user's FULL figures and model rows live in statsgraph's own tables, which an
         # Aether database may lack: then they are read raw (no pre-aggregated day).
         own_tables = isinstance(scope, UserScope) and figures is Figures.FULL
-        if own_tables and self._companions.assumed_missing():
+        if own_tables and self._own_tables.assumed_missing():
             return frozenset()
         try:
             async with self.session() as session:
@@ -106,8 +106,8 @@ class Loaders:
                     session, scope=scope, calendar=self._calendar, detailed=figures is Figures.FULL
                 )
         except DBAPIError as exc:
-            if own_tables and is_missing_companion(exc):
-                self._companions.mark_missing()
+            if own_tables and is_missing_own_table(exc):
+                self._own_tables.mark_missing()
                 return frozenset()
             raise
 

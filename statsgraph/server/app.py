@@ -14,8 +14,8 @@ from sqlalchemy import text
 
 from .. import __version__
 from ..core.scope import GLOBAL
-from ..db.companions import companions_present
 from ..db.engine import count_statements
+from ..db.own_tables import own_tables_present
 from ..db.queries.coverage import aggregated_days
 from ..resolvers.cache import RedisCache
 from ..schema import build_schema
@@ -122,7 +122,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         try:
             async with rt.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-                own_tables = await companions_present(conn)
+                own_tables = await own_tables_present(conn)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             body["database"] = f"unavailable ({type(exc).__name__})"
         else:

@@ -37,19 +37,29 @@ def cmd_export_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_db_init(_args: argparse.Namespace) -> int:
+def cmd_db_init(args: argparse.Namespace) -> int:
     from ..db.engine import make_engine
-    from ..db.setup import init_database
+    from ..db.setup import InitReport, create_indexes, init_database
 
-    async def run() -> list[str]:
+    async def run() -> InitReport:
         engine = make_engine(_settings().database_url)
         try:
-            return await init_database(engine)
+            report = await init_database(engine)
+            if args.create_indexes and report.missing_indexes:
+                await create_indexes(engine, report.missing_indexes)
+            return report
         finally:
             await engine.dispose()
 
-    created = asyncio.run(run())
-    print("created: " + (", ".join(created) if created else "nothing (all tables exist)"))
+    report = asyncio.run(run())
+    print("created: " + (", ".join(report.created) if report.created else "nothing (all tables exist)"))
+    for table, rows in report.migrated.items():
+        print(f"copied {rows} row(s) into {table} from its earlier name")
+    for index in report.missing_indexes:
+        state = "created" if args.create_indexes else "missing"
+        print(f"index {state}: {index.ddl(concurrently=False)}  -- {index.why}")
+    if report.missing_indexes and not args.create_indexes:
+        print("run `statsgraph db init --create-indexes` to create them (CONCURRENTLY on PostgreSQL)")
     return 0
 
 
@@ -226,7 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database set-up")
     dbsub = db.add_subparsers(dest="db_command", required=True)
-    dbsub.add_parser("init", help="create missing tables and indexes").set_defaults(func=cmd_db_init)
+    init = dbsub.add_parser(
+        "init", help="create missing tables, copy rows from earlier table names, list missing indexes"
+    )
+    init.add_argument(
+        "--create-indexes", action="store_true",
+        help="also create the indexes statsgraph needs beyond Aether's own (CONCURRENTLY on PostgreSQL)",
+    )
+    init.set_defaults(func=cmd_db_init)
 
     t = sub.add_parser("token", help="mint an access token for development")
     t.add_argument("--user", required=True, help="username")

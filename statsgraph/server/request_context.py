@@ -56,7 +56,7 @@ def context_getter(settings: Settings, rt: Runtime) -> Callable[[Request, Respon
             viewer=viewer,
             auth_error=auth_error,
             request_id=request_id,
-            companions=rt.companions,
+            own_tables=rt.own_tables,
         )
         return ctx
 

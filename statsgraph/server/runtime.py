@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .. import __version__
 from ..core.calendar import BusinessCalendar
-from ..db.companions import CompanionTables
 from ..db.engine import make_engine, make_session_factory
+from ..db.own_tables import OwnTablesState
 from ..resolvers.cache import FieldCacheStore, MemoryCache, RedisCache, SharedCache
 from ..resolvers.cache.ttl import TtlPolicy
 from .settings import Settings
@@ -30,7 +30,7 @@ class Runtime:
     shared: SharedCache
     cache: FieldCacheStore
     clock: Callable[[], datetime] | None = None
-    companions: CompanionTables = field(default_factory=CompanionTables)
+    own_tables: OwnTablesState = field(default_factory=OwnTablesState)
 
     def calendar(self) -> BusinessCalendar:
         # The instant is fixed once per request, so every period of one answer agrees on "today".

@@ -10,14 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...core.calendar import BusinessCalendar, Window
 from ...core.scope import GlobalScope, Scope, UserScope
-from ..models import StatsDaily, StatsUserDaily, StatsUserDailyDetail
+from ..models import OwnUserDaily, StatsDaily, StatsUserDaily
 
 
 async def aggregated_days(
     session: AsyncSession, *, scope: Scope, calendar: BusinessCalendar, detailed: bool = True
 ) -> frozenset[date]:
     """Closed days with a pre-aggregate row in this scope. For a user, `detailed` asks for
-    the days of statsgraph's `stats_user_daily_detail` (every figure) rather than Aether's
+    the days of statsgraph's `statsgraph_user_daily` (every figure) rather than Aether's
     `stats_user_daily` (counts, tokens and cost).
 
     A row counts only when its `date` is exactly the start of a business day of the current
@@ -25,12 +25,19 @@ async def aggregated_days(
     ignored (their days come from raw rows), never half-counted."""
     today_start = calendar.today_start()
     if isinstance(scope, UserScope):
-        table = StatsUserDailyDetail if detailed else StatsUserDaily
+        table = OwnUserDaily if detailed else StatsUserDaily
         stmt = select(table.date).where(table.user_id == scope.user_id, table.date < today_start)
     else:
         stmt = select(StatsDaily.date).where(StatsDaily.date < today_start)
+    return aligned_days((start for (start,) in await session.execute(stmt)), calendar)
+
+
+def aligned_days(starts: Iterable[datetime], calendar: BusinessCalendar) -> frozenset[date]:
+    """The business days whose start instant is among `starts`. The one rule, for readers and
+    the aggregator alike, of which pre-aggregate rows count: a row whose `date` is not exactly
+    a business day's start in the current zone was written under another APP_TIMEZONE."""
     days = set()
-    for (start,) in await session.execute(stmt):
+    for start in starts:
         day = calendar.date_of(start)
         if calendar.day_start(day) == start:
             days.add(day)
@@ -89,4 +96,4 @@ def scope_is_global(scope: Scope) -> bool:
     return isinstance(scope, GlobalScope)
 
 
-__all__ = ["aggregated_days", "covered_in", "in_ranges", "ranges_of_days", "raw_ranges"]
+__all__ = ["aggregated_days", "aligned_days", "covered_in", "in_ranges", "ranges_of_days", "raw_ranges"]

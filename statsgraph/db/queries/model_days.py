@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, Select, func, literal, select, union_all
+from sqlalchemy import Row, Select, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...core.calendar import BusinessCalendar, Window
 from ...core.figures import ModelDay
 from ...core.scope import GLOBAL, Scope, UserScope
-from ..models import StatsDailyModel, StatsUserDailyModel, Usage
+from ..catalogue import MODEL_DAY, aggregated, decode, picked, stored
+from ..models import OwnUserDailyModel, StatsDailyModel, Usage
 from ..sqlexpr import as_date, business_date
 from .coverage import covered_in, in_ranges, ranges_of_days, raw_ranges
 from .filters import usage_in_scope
@@ -30,30 +31,24 @@ async def model_days(
     Rows without a model are left out, as Aether's aggregator leaves them out of
     `stats_daily_model`; the day totals still count them. `covered` are the scope's
     pre-aggregated days: `stats_daily_model` for the global scope, statsgraph's
-    `stats_user_daily_model` for a user (whose coverage is that of `stats_user_daily_detail`,
+    `statsgraph_user_daily_model` for a user (whose coverage is that of `statsgraph_user_daily`,
     written in the same transaction)."""
     dialect = session.get_bind().dialect.name
     covered_days = covered_in(window, covered, calendar)
     ranges = raw_ranges(window, covered_days, calendar)
     parts: list[Select] = []
     if covered_days:
-        m: type[StatsDailyModel] | type[StatsUserDailyModel] = (
-            StatsUserDailyModel if isinstance(scope, UserScope) else StatsDailyModel
+        m: type[StatsDailyModel] | type[OwnUserDailyModel] = (
+            OwnUserDailyModel if isinstance(scope, UserScope) else StatsDailyModel
         )
-        stored = select(
+        stored_rows = select(
             business_date(m.date, dialect=dialect, calendar=calendar, window=window).label("day"),
             m.model.label("model"),
-            m.total_requests.label("requests"),
-            m.input_tokens.label("input_tokens"),
-            m.output_tokens.label("output_tokens"),
-            m.cache_creation_tokens.label("cache_creation_tokens"),
-            m.cache_read_tokens.label("cache_read_tokens"),
-            m.total_cost.label("cost"),
-            func.coalesce(m.avg_response_time_ms, literal(0.0)).label("avg_response_ms"),
+            *stored(m, MODEL_DAY),
         ).where(m.date.in_([calendar.day_start(d) for d in covered_days]))
         if isinstance(scope, UserScope):
-            stored = stored.where(StatsUserDailyModel.user_id == scope.user_id)
-        parts.append(stored)
+            stored_rows = stored_rows.where(OwnUserDailyModel.user_id == scope.user_id)
+        parts.append(stored_rows)
     if ranges:
         parts.append(_raw(scope, ranges, dialect=dialect, calendar=calendar, window=window, by_user=False))
     if not parts:
@@ -83,39 +78,21 @@ def _raw(
     scope: Scope, ranges: list[Window], *, dialect: str, calendar: BusinessCalendar, window: Window, by_user: bool
 ) -> Select:
     u = Usage
-    picked = select(
+    rows = select(
         business_date(u.created_at, dialect=dialect, calendar=calendar, window=window).label("day"),
-        u.user_id, u.model, u.input_tokens, u.output_tokens, u.cache_creation_input_tokens,
-        u.cache_read_input_tokens, u.total_cost_usd, u.response_time_ms,
+        u.user_id, u.model, *picked(MODEL_DAY),
     ).where(usage_in_scope(scope), in_ranges(u.created_at, ranges), u.model.is_not(None))
     if by_user:
-        picked = picked.where(u.user_id.is_not(None))
-    c = picked.subquery().c
+        rows = rows.where(u.user_id.is_not(None))
+    c = rows.subquery().c
     keys = [c.day, c.user_id, c.model] if by_user else [c.day, c.model]
-    return select(
-        *keys,
-        func.count().label("requests"),
-        func.sum(c.input_tokens).label("input_tokens"),
-        func.sum(c.output_tokens).label("output_tokens"),
-        func.sum(c.cache_creation_input_tokens).label("cache_creation_tokens"),
-        func.sum(c.cache_read_input_tokens).label("cache_read_tokens"),
-        func.sum(c.total_cost_usd).label("cost"),
-        func.coalesce(func.avg(c.response_time_ms), literal(0.0)).label("avg_response_ms"),
-    ).group_by(*keys)
+    return select(*keys, *aggregated(c, MODEL_DAY)).group_by(*keys)
 
 
 def _model_day(r: Row[Any]) -> ModelDay:
-    return ModelDay(
-        day=as_date(r.day),
-        model=r.model,
-        requests=int(r.requests or 0),
-        input_tokens=int(r.input_tokens or 0),
-        output_tokens=int(r.output_tokens or 0),
-        cache_creation_tokens=int(r.cache_creation_tokens or 0),
-        cache_read_tokens=int(r.cache_read_tokens or 0),
-        cost=float(r.cost or 0),
-        avg_response_ms=float(r.avg_response_ms or 0),
-    )
+    out = ModelDay(day=as_date(r.day), model=r.model)
+    decode(MODEL_DAY, r, out)
+    return out
 
 
 __all__ = ["model_days", "raw_model_days"]
