@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from statsgraph.server.auth import mint_token
 from statsgraph.server.runtime import make_runtime
 from statsgraph.server.settings import Settings
 from tests.factories import edge_case_dataset, insert_dataset
-from tests.reference import Dataset
+from tests.reference import Dataset, UserRow
 from tests.servers import PostgresServer, RedisServer, available, skip_or_fail
 
 SECRET = "test-secret-0123456789abcdef0123456789"
@@ -145,3 +146,48 @@ def assert_forbidden(body: dict, path: list[str] | None = None) -> None:
     assert codes == {"FORBIDDEN"}, errors
     if path is not None:
         assert any(e.get("path") == path for e in errors), errors
+
+
+# --- one shared dataset and a client per role --------------------------------------------------
+
+EDGE_NOW = datetime(2026, 3, 10, 15, 30, tzinfo=timezone.utc)
+EDGE_TZ = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class EdgeWorld:
+    """The edge-case dataset on SQLite, loaded once per run. Read-only: a test that changes
+    rows builds its own database."""
+
+    url: str
+    ds: Dataset
+    admin: UserRow
+    user: UserRow  # the heaviest live user
+    other: UserRow  # another live user
+
+    def settings(self, **overrides: object) -> Settings:
+        return settings_for(self.url, tz=EDGE_TZ, **overrides)
+
+
+@pytest.fixture(scope="session")
+async def edge_world(tmp_path_factory: pytest.TempPathFactory) -> EdgeWorld:
+    url = sqlite_url(tmp_path_factory, "edge")
+    ds = await load_dataset(url, now=EDGE_NOW, tz=EDGE_TZ)
+    users = live_users(ds)
+    heaviest = max(users, key=lambda u: sum(1 for r in ds.usage if r.user_id == u.id))
+    other = next(u for u in users if u.id != heaviest.id)
+    return EdgeWorld(url, ds, live_admin(ds), heaviest, other)
+
+
+@pytest.fixture
+async def admin_api(edge_world: EdgeWorld) -> AsyncIterator[Api]:
+    settings = edge_world.settings()
+    async with app_client(settings, EDGE_NOW) as client:
+        yield Api(client, token_for(edge_world.admin.id, settings))
+
+
+@pytest.fixture
+async def user_api(edge_world: EdgeWorld) -> AsyncIterator[Api]:
+    settings = edge_world.settings()
+    async with app_client(settings, EDGE_NOW) as client:
+        yield Api(client, token_for(edge_world.user.id, settings))

@@ -22,8 +22,8 @@ from statsgraph.db.models import (
 from tests import aether_aggregator_reference as aether_ref
 from tests import reference as ref
 from tests.conftest import fresh_database_url, load_dataset
+from tests.documents import NOW
 from tests.states import set_state
-from tests.test_figures_http import NOW
 
 TZ = "America/New_York"
 VOLATILE = {"created_at", "updated_at"}

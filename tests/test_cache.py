@@ -24,9 +24,7 @@ from tests.conftest import (
     sqlite_url,
     token_for,
 )
-from tests.servers import free_port
-from tests.states import set_state
-from tests.test_figures_http import (
+from tests.documents import (
     DAYS,
     FULL_DOC,
     NOW,
@@ -34,6 +32,8 @@ from tests.test_figures_http import (
     expected_full,
     pick_users,
 )
+from tests.servers import free_port
+from tests.states import set_state
 
 TZ = "Asia/Shanghai"
 SHORT = "{ dashboardStats { today { requests cost } allTime { requests totalTokens } } providerStatus { name requests } }"

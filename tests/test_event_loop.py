@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import text
 
 from statsgraph.db.engine import make_engine
 from tests import reference as ref
 from tests.conftest import Api, app_client, live_admin, load_dataset, settings_for, token_for, utc
+
+pytestmark = pytest.mark.slow
 
 NOW = utc(2026, 3, 10, 15, 30)
 TZ = "Asia/Shanghai"

@@ -19,6 +19,8 @@ from tests.conftest import (
 )
 from tests.servers import PostgresServer, available, skip_or_fail
 
+pytestmark = pytest.mark.slow
+
 NOW = utc(2026, 3, 10, 15, 30)
 QUERY = "{ dashboardStats { today { requests } allTime { requests totalTokens } } recentRequests(limit: 3) { id } }"
 

@@ -28,6 +28,8 @@ from statsgraph.server.auth import mint_token
 from statsgraph.server.settings import Settings
 from tests.servers import PostgresServer, RedisServer, available, free_port, skip_or_fail
 
+pytestmark = pytest.mark.slow
+
 SECRET = "fault-load-secret-0123456789abcdef012345"
 DOC = """{ viewer { id } dashboardStats { allTime { requests } today { requests } }
   recentRequests(limit: 5) { user { id } } }"""

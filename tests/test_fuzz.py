@@ -36,6 +36,8 @@ from tests.conftest import SECRET, app_client, create_tables, fresh_database_url
 from tests.factories import edge_case_dataset, insert_dataset
 from tests.reference import Dataset, UserRow
 
+pytestmark = pytest.mark.slow
+
 NOW = utc(2026, 3, 10, 15, 30)
 TZ = "Asia/Shanghai"
 MAX_LIMIT = 100

@@ -9,12 +9,11 @@ import pytest
 from statsgraph.db.engine import count_statements
 from tests.conftest import (
     Api,
+    EdgeWorld,
     app_client,
     fresh_database_url,
-    live_admin,
     load_dataset,
     settings_for,
-    sqlite_url,
     token_for,
     utc,
 )
@@ -24,11 +23,8 @@ NOW = utc(2026, 3, 10, 15, 30)
 
 
 @pytest.fixture(scope="module")
-async def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    url = sqlite_url(tmp_path_factory, "limits")
-    ds = await load_dataset(url, now=NOW, tz="Asia/Shanghai")
-    admin = live_admin(ds)
-    return url, admin
+def world(edge_world: EdgeWorld):  # noqa: ANN201
+    return edge_world.url, edge_world.admin
 
 
 async def run(url: str, admin_id: str, query: str, **overrides: object) -> tuple[int, dict, int]:

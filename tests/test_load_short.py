@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from statsgraph.db.engine import make_engine
 from statsgraph.db.setup import init_database
 from statsgraph.demo.generator import generate_demo
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 

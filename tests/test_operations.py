@@ -11,12 +11,9 @@ from graphql import DocumentNode, OperationDefinitionNode, build_schema, parse, 
 
 from tests.conftest import (
     Api,
+    EdgeWorld,
     app_client,
-    live_admin,
-    live_users,
-    load_dataset,
     settings_for,
-    sqlite_url,
     token_for,
     utc,
 )
@@ -49,13 +46,8 @@ def test_operation_is_one_named_operation_valid_against_the_schema(path: Path) -
 
 
 @pytest.fixture(scope="module")
-async def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    url = sqlite_url(tmp_path_factory, "operations")
-    ds = await load_dataset(url, now=NOW, tz=TZ)
-    admin = live_admin(ds)
-    users = live_users(ds)
-    user = max(users, key=lambda u: sum(1 for r in ds.usage if r.user_id == u.id))
-    return url, ds, admin, user
+def world(edge_world: EdgeWorld):  # noqa: ANN201
+    return edge_world.url, edge_world.ds, edge_world.admin, edge_world.user
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -42,6 +43,23 @@ async def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 def _token(payload: dict, secret: str = SECRET, alg: str = "HS256") -> str:
     return jwt.encode(payload, secret, algorithm=alg)
+
+
+def _unsigned(payload: dict) -> str:
+    def part(obj: dict) -> str:
+        return jwt.utils.base64url_encode(json.dumps(obj).encode()).decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(payload)}."
+
+
+def test_an_unsigned_token_differs_from_a_good_one_only_in_its_algorithm() -> None:
+    """The alg-none case below must be refused for its algorithm alone: decoded without
+    verification, its claims are exactly those of an accepted token."""
+    exp = int((datetime.now(timezone.utc) + timedelta(hours=1)).timestamp())
+    claims = {"user_id": "admin-id", "type": "access", "exp": exp}
+    token = _unsigned(claims)
+    assert jwt.get_unverified_header(token)["alg"] == "none"
+    assert jwt.decode(token, options={"verify_signature": False}) == claims
 
 
 async def test_user_cannot_read_another_users_data(world) -> None:  # noqa: ANN001
@@ -130,7 +148,8 @@ async def test_bad_tokens_are_unauthenticated(world) -> None:  # noqa: ANN001
         "forged": _token(good, secret="someone-elses-secret-0123456789abc"),
         "refresh": _token({**good, "type": "refresh"}),
         "no-exp": _token({"user_id": admin.id, "type": "access"}),
-        "alg-none": jwt.encode(good, None, algorithm="none") if False else "eyJhbGciOiJub25lIn0." + jwt.utils.base64url_encode(b'{"user_id":"x","type":"access"}').decode() + ".",
+        # Everything right but the algorithm: an unsigned token for a live admin, unexpired.
+        "alg-none": _unsigned({**good, "exp": int(good["exp"].timestamp())}),
         "inactive": _token({**good, "user_id": inactive.id}),
         "deleted": _token({**good, "user_id": deleted.id}),
         "unknown-user": _token({**good, "user_id": "ghost"}),

@@ -20,7 +20,7 @@ from tests.conftest import (
     token_for,
     utc,
 )
-from tests.test_figures_http import FULL_DOC
+from tests.documents import FULL_DOC
 
 NOW = utc(2026, 3, 10, 15, 30)
 AUTH_STATEMENTS = 1  # the viewer's user row
