@@ -1,6 +1,6 @@
 """Plain figures computed by the queries: one business day, and a period's totals.
 
-These are the definitions of DESIGN.md in code; the GraphQL types are built from them."""
+These are the definitions of docs/figures.md in code; the GraphQL types are built from them."""
 
 from __future__ import annotations
 
@@ -9,58 +9,62 @@ from dataclasses import dataclass, field
 from datetime import date
 
 
-@dataclass(slots=True)
-class DayFigures:
-    day: date
-    requests: int = 0
-    error_requests: int = 0
+def total_tokens(input_tokens: int, output_tokens: int, cache_creation_tokens: int, cache_read_tokens: int) -> int:
+    """totalTokens, everywhere: all four kinds (Aether's `usage.total_tokens` leaves cache out)."""
+    return input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens
+
+
+@dataclass(slots=True, kw_only=True)
+class Tokens:
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_tokens: int = 0
     cache_read_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return total_tokens(self.input_tokens, self.output_tokens, self.cache_creation_tokens, self.cache_read_tokens)
+
+
+@dataclass(slots=True, kw_only=True)
+class Sums(Tokens):
+    """What adds up across days: a day's or a period's counts, tokens and money."""
+
+    requests: int = 0
+    error_requests: int = 0
     cost: float = 0.0
     actual_cost: float = 0.0
-    input_cost: float = 0.0
-    output_cost: float = 0.0
     cache_creation_cost: float = 0.0
     cache_read_cost: float = 0.0
+    fallback_count: int = 0
+
+
+# The fields `totals_of` adds day by day.
+_ADDITIVE = tuple(f for f in Sums.__dataclass_fields__)
+
+
+@dataclass(slots=True)
+class DayFigures(Sums):
+    day: date
+    input_cost: float = 0.0
+    output_cost: float = 0.0
     # Mean response time (ms) over the day's requests that recorded one; 0 when none did.
     avg_response_ms: float = 0.0
     unique_models: int = 0
     unique_providers: int = 0
-    fallback_count: int = 0
     # Response times of status-200 requests (the system-health figure); raw days only.
     ok_response_ms_sum: float = 0.0
     ok_response_count: int = 0
 
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens + self.cache_creation_tokens + self.cache_read_tokens
-
 
 @dataclass(slots=True)
-class Totals:
-    requests: int = 0
-    error_requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_tokens: int = 0
-    cache_read_tokens: int = 0
-    cost: float = 0.0
-    actual_cost: float = 0.0
-    cache_creation_cost: float = 0.0
-    cache_read_cost: float = 0.0
+class Totals(Sums):
     avg_response_time: float = 0.0  # seconds
-    fallback_count: int = 0
     ok_avg_response_time: float = 0.0  # seconds, status-200 requests only
 
     @property
     def success_requests(self) -> int:
         return self.requests - self.error_requests
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens + self.cache_creation_tokens + self.cache_read_tokens
 
     @property
     def error_rate(self) -> float:
@@ -94,17 +98,8 @@ def totals_of(days: Iterable[DayFigures]) -> Totals:
     ok_sum = 0.0
     ok_count = 0
     for d in days:
-        out.requests += d.requests
-        out.error_requests += d.error_requests
-        out.input_tokens += d.input_tokens
-        out.output_tokens += d.output_tokens
-        out.cache_creation_tokens += d.cache_creation_tokens
-        out.cache_read_tokens += d.cache_read_tokens
-        out.cost += d.cost
-        out.actual_cost += d.actual_cost
-        out.cache_creation_cost += d.cache_creation_cost
-        out.cache_read_cost += d.cache_read_cost
-        out.fallback_count += d.fallback_count
+        for name in _ADDITIVE:
+            setattr(out, name, getattr(out, name) + getattr(d, name))
         weighted_ms += d.avg_response_ms * d.requests
         ok_sum += d.ok_response_ms_sum
         ok_count += d.ok_response_count
@@ -114,22 +109,14 @@ def totals_of(days: Iterable[DayFigures]) -> Totals:
 
 
 @dataclass(slots=True)
-class ModelDay:
+class ModelDay(Tokens):
     """One model on one business day."""
 
     day: date
     model: str
     requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_tokens: int = 0
-    cache_read_tokens: int = 0
     cost: float = 0.0
     avg_response_ms: float = 0.0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens + self.cache_creation_tokens + self.cache_read_tokens
 
 
 @dataclass(slots=True)
@@ -168,4 +155,4 @@ def by_cost(rows: Iterable[ModelDay]) -> list[ModelDay]:
     return sorted(rows, key=lambda r: (-r.cost, r.model))
 
 
-__all__ = ["DayFigures", "HealthFigures", "ModelDay", "ModelTotals", "Totals", "by_cost", "model_totals_of", "totals_of"]
+__all__ = ["DayFigures", "Sums", "Tokens", "total_tokens", "HealthFigures", "ModelDay", "ModelTotals", "Totals", "by_cost", "model_totals_of", "totals_of"]

@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from ..core.figures import total_tokens
 from ..db.models import Usage
 from ..resolvers import activity
 from ..resolvers.activity import ProviderTraffic
@@ -50,10 +51,10 @@ class RecentRequest:
             id=strawberry.ID(u.id), request_id=u.request_id, created_at=u.created_at, model=u.model or "",
             is_stream=bool(u.is_stream), status_code=u.status_code,
             input_tokens=BigInt(u.input_tokens or 0), output_tokens=BigInt(u.output_tokens or 0),
-            total_tokens=BigInt(
-                (u.input_tokens or 0) + (u.output_tokens or 0)
-                + (u.cache_creation_input_tokens or 0) + (u.cache_read_input_tokens or 0)
-            ),
+            total_tokens=BigInt(total_tokens(
+                u.input_tokens or 0, u.output_tokens or 0,
+                u.cache_creation_input_tokens or 0, u.cache_read_input_tokens or 0,
+            )),
             cost=float(u.total_cost_usd or 0),
         )
 
