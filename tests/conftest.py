@@ -4,7 +4,7 @@ client per role."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -118,8 +118,12 @@ class Api:
 
 
 @asynccontextmanager
-async def app_client(settings: Settings, now: datetime | None = None) -> AsyncIterator[httpx.AsyncClient]:
-    runtime = make_runtime(settings, clock=(lambda: now) if now else None)
+async def app_client(
+    settings: Settings, now: datetime | Callable[[], datetime] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over ASGI; `now` is a fixed instant or a clock the test moves."""
+    clock = now if callable(now) else (lambda: now) if now else None
+    runtime = make_runtime(settings, clock=clock)
     app = create_app(settings, runtime=runtime)
     transport = httpx.ASGITransport(app=app)
     try:

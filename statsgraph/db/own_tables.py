@@ -8,7 +8,8 @@ restart."""
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
@@ -37,13 +38,14 @@ class OwnTablesState:
     A failed lookup marks them missing for a while, so user scopes do not pay for a failing
     statement on every request; afterwards they are tried again, and found once created."""
 
-    RECHECK_SECONDS = 60.0
+    RECHECK = timedelta(seconds=60)
 
-    def __init__(self) -> None:
-        self._missing_until = 0.0
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._missing_until: datetime | None = None
 
     def assumed_missing(self) -> bool:
-        return time.monotonic() < self._missing_until
+        return self._missing_until is not None and self._clock() < self._missing_until
 
     def mark_missing(self) -> None:
         if not self.assumed_missing():
@@ -51,7 +53,7 @@ class OwnTablesState:
                 "tables %s are missing: user scopes are computed from raw rows (exact, slower); "
                 "run `statsgraph db init` to create them", ", ".join(OWN_TABLE_NAMES),
             )
-        self._missing_until = time.monotonic() + self.RECHECK_SECONDS
+        self._missing_until = self._clock() + self.RECHECK
 
 
 async def own_tables_present(conn: AsyncConnection) -> bool:

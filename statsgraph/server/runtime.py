@@ -61,7 +61,10 @@ def make_runtime(settings: Settings, *, clock: Callable[[], datetime] | None = N
     else:
         shared = MemoryCache(settings.cache_max_entries)
     version = f"{CACHE_FORMAT}:{__version__}:{settings.app_timezone}"
-    return Runtime(settings, engine, make_session_factory(engine), shared, FieldCacheStore(shared, version), clock)
+    return Runtime(
+        settings, engine, make_session_factory(engine), shared, FieldCacheStore(shared, version), clock,
+        OwnTablesState(clock),
+    )
 
 
 __all__ = ["CACHE_FORMAT", "Runtime", "make_runtime"]
