@@ -203,8 +203,9 @@ async def test_redis_and_postgres_restarts_under_load(servers, tmp_path) -> None
     assert not wrong, f"{len(wrong)} wrong answers, e.g. {[(round(o.at, 1), o.detail) for o in wrong[:5]]}"
 
     # Redis down and back: every answer is correct (cache-less), and none waits on Redis for long.
-    # (Requests sent in the last moments before PostgreSQL's stop may be cut off by it.)
-    redis_phase = run.between(0, pg_down - 0.5)
+    # Judged by when the answer came: a request sent before PostgreSQL's stop but answered after
+    # it may rightly say SERVICE_UNAVAILABLE (on a loaded machine answers can take seconds).
+    redis_phase = [o for o in run.between(0, pg_down) if o.at + o.latency < pg_down]
     assert len(redis_phase) > 50
     assert all(o.kind == "correct" for o in redis_phase), [o.detail for o in redis_phase if o.kind != "correct"][:5]
     during_redis_outage = run.between(redis_down, redis_up)
@@ -217,7 +218,7 @@ async def test_redis_and_postgres_restarts_under_load(servers, tmp_path) -> None
     # PostgreSQL down: clean SERVICE_UNAVAILABLE answers, not-ready probe, then full recovery.
     unavailable = [o for o in run.outcomes if o.kind == "unavailable"]
     assert unavailable, "no request saw the PostgreSQL outage"
-    assert all(pg_down - 0.5 <= o.at for o in unavailable), "SERVICE_UNAVAILABLE outside the outage"
+    assert all(o.at + o.latency >= pg_down for o in unavailable), "SERVICE_UNAVAILABLE answered before the outage"
     assert pg_ready_during_outage == 503
     assert recovered is not None, "no recovery within 30 s of PostgreSQL's restart:\n" + log_path.read_text()[-2000:]
     after = run.between(recovered, end)
