@@ -19,6 +19,7 @@ from ..db.own_tables import own_tables_present
 from ..db.queries.coverage import aggregated_days
 from ..resolvers.cache import RedisCache
 from ..schema import build_schema
+from ..web import install_pages
 from .body_limit import BodyLimit
 from .http_cache import CacheHints
 from .legacy import make_legacy_router
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 
     app.include_router(router, prefix="/graphql")
     app.include_router(make_legacy_router(schema, get_context))
+    install_pages(app)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

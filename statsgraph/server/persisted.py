@@ -80,6 +80,12 @@ class PersistedQueryRouter(GraphQLRouter):
         # A GET that carries only a persisted-query hash is an operation, not a browser.
         return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
 
+    async def render_graphql_ide(self, request: Any) -> Any:
+        # statsgraph's own GraphiQL page: every asset served from this origin (statsgraph.web).
+        from ..web import graphiql_page
+
+        return graphiql_page()
+
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         try:
             data = await super().parse_http_body(request)
