@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -38,10 +39,9 @@ from statsgraph.db.models import User
 from statsgraph.db.setup import init_database
 from statsgraph.server.app import create_app
 from statsgraph.server.auth import mint_token
-from tests.conftest import settings_for
+from statsgraph.web import CONTENT_SECURITY_POLICY, STATIC
+from tests.conftest import app_client, settings_for
 from tests.servers import free_port, skip_or_fail
-
-pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ROOT / "operations"
@@ -411,6 +411,7 @@ def check_overview(page: Page, world: dict[str, Any], role: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dashboard_as_admin_via_the_sign_in_link(world: dict[str, Any]) -> None:
     page = world["browser"].new_page()
     origin, token = world["origin"], world["tokens"]["admin"]
@@ -435,6 +436,7 @@ def test_dashboard_as_admin_via_the_sign_in_link(world: dict[str, Any]) -> None:
     assert headers["content-security-policy"].startswith("default-src 'self'")
 
 
+@pytest.mark.slow
 def test_dashboard_as_user_by_pasting_a_token(world: dict[str, Any]) -> None:
     page = world["browser"].new_page()
     origin, token = world["origin"], world["tokens"]["user"]
@@ -458,6 +460,7 @@ def test_dashboard_as_user_by_pasting_a_token(world: dict[str, Any]) -> None:
     assert_no_problems(page)
 
 
+@pytest.mark.slow
 def test_a_refused_token_returns_to_the_sign_in_form(world: dict[str, Any]) -> None:
     page = world["browser"].new_page()
     page.goto(f"{world['origin']}/#token=not-a-token")
@@ -466,6 +469,7 @@ def test_a_refused_token_returns_to_the_sign_in_form(world: dict[str, Any]) -> N
     assert page.eval("sessionStorage.getItem('statsgraph.token')") is None
 
 
+@pytest.mark.slow
 def test_graphiql_runs_a_dashboard_operation(world: dict[str, Any]) -> None:
     page = world["browser"].new_page()
     origin, token = world["origin"], world["tokens"]["admin"]
@@ -503,9 +507,55 @@ def test_graphiql_runs_a_dashboard_operation(world: dict[str, Any]) -> None:
     assert_no_problems(page)
 
 
+@pytest.mark.slow
 def test_the_graphiql_page_loads_nothing_from_elsewhere(world: dict[str, Any]) -> None:
     html = httpx.get(f"{world['origin']}/graphql", headers={"Accept": "text/html"}, timeout=TIMEOUT)
     assert html.status_code == 200 and "<div id=\"graphiql\">" in html.text
     assert "http://" not in html.text and "https://" not in html.text
     assert "<script>" not in html.text and "<style" not in html.text
     assert html.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages over HTTP, without a browser.
+
+
+async def test_pages_and_assets_are_served_with_the_policy(tmp_path: Path) -> None:
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    async with app_client(settings) as client:
+        index = await client.get("/")
+        assert index.status_code == 200 and 'src="/static/app/dashboard.js"' in index.text
+        assert index.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert "unsafe-inline" not in CONTENT_SECURITY_POLICY and "unsafe-eval" not in CONTENT_SECURITY_POLICY
+        assert "<script>" not in index.text and "<style" not in index.text and "style=" not in index.text
+        lock = json.loads((STATIC / "vendor" / "vendor.lock.json").read_text())
+        for package in lock["packages"]:
+            for entry in package["files"]:
+                asset = await client.get(f"/static/vendor/{entry['file']}")
+                assert asset.status_code == 200, entry["file"]
+                assert hashlib.sha256(asset.content).hexdigest() == entry["sha256"]
+        for bundle in ("dashboard.js", "graphiql.js"):
+            assert (await client.get(f"/static/app/{bundle}")).status_code == 200
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and 'src="/static/app/graphiql.js"' in page.text
+        assert "cdn" not in page.text.lower() and "unpkg" not in page.text
+
+
+async def test_introspection_off_removes_graphiql(tmp_path: Path) -> None:
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", introspection=False)
+    async with app_client(settings) as client:
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        assert page.status_code == 404 and "graphiql" not in page.text.lower()
+        assert (await client.get("/")).status_code == 200
+
+
+def test_every_vendored_file_is_locked_and_licensed() -> None:
+    lock = json.loads((STATIC / "vendor" / "vendor.lock.json").read_text())
+    locked = {e["file"]: e["sha256"] for p in lock["packages"] for e in p["files"]}
+    shipped = {
+        p.relative_to(STATIC / "vendor").as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (STATIC / "vendor").rglob("*") if p.is_file() and p.name != "vendor.lock.json"
+    }
+    assert shipped == locked
+    assert all(f"{p['package']}/LICENSE" in locked for p in lock["packages"])
+    assert all(p["version"].count(".") == 2 and p["integrity"].startswith("sha512-") for p in lock["packages"])
