@@ -43,7 +43,9 @@ TZ = "Asia/Shanghai"
 MAX_LIMIT = 100
 MAX_DAYS = 366
 
-CLIENT_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "SERVICE_UNAVAILABLE"}
+# The parser's and validator's (limits included) verdicts on the document itself.
+DOCUMENT_CODES = {"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"}
+CLIENT_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "SERVICE_UNAVAILABLE"} | DOCUMENT_CODES
 # Answered by the HTTP layer before any operation runs (body limit, persisted queries).
 TRANSPORT_CODES = CLIENT_CODES | {"BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_REQUIRED"}
 # Fragments that only the server's insides could put into a message: SQL, drivers, source paths.
@@ -285,15 +287,15 @@ def check_envelope(response: httpx.Response, sent: str, codes: set[str] = CLIENT
     assert isinstance(body, dict) and ("data" in body or "errors" in body), body
     errors = body.get("errors") or []
     assert isinstance(errors, list), body
-    document_level = [e for e in errors if "code" not in (e.get("extensions") or {})]
+    document_level = [e for e in errors if (e.get("extensions") or {}).get("code") in DOCUMENT_CODES]
     for error in errors:
         code = (error.get("extensions") or {}).get("code")
         assert code != "INTERNAL_SERVER_ERROR", f"internal error: {error}"
         assert code is None or code in codes, error
         assert_no_leak(str(error.get("message", "")), sent)
     if document_level:
-        # Errors without a code are the parser's, validator's and limiters' verdicts on the
-        # document: they stop it before execution, so there is no data and no path.
+        # The parser's, validator's and limiters' verdicts on the document stop it before
+        # execution, so there is no data and no path.
         assert body.get("data") is None, body
         assert all(not e.get("path") for e in errors), body
     return body

@@ -17,7 +17,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
-from .errors import MaskInternalErrors
+from .errors import MaskInternalErrors, with_document_code
 from .query import Query
 from .scalars import SCALAR_MAP
 
@@ -27,8 +27,10 @@ DOCUMENT_CACHE_SIZE = 256
 class StatsSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:  # noqa: ANN001
         # MaskInternalErrors logs what matters, once, with the request id; client errors
-        # (forbidden, bad input) are answers, not incidents.
-        return None
+        # (forbidden, bad input) are answers, not incidents. Errors about the document get their
+        # code here, since a syntax error (raised by the parser cache) never reaches the masking.
+        for error in errors:
+            with_document_code(error)
 
 
 def build_schema(

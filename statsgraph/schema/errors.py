@@ -1,5 +1,9 @@
 """Error masking: client errors keep their message and code; everything else becomes a generic
-message with a request id, and the full exception goes to the server log under that id."""
+message with a request id, and the full exception goes to the server log under that id.
+
+Errors about the document itself get Apollo's codes: GRAPHQL_PARSE_FAILED (syntax),
+GRAPHQL_VALIDATION_FAILED (unknown fields, wrong arguments, the depth/alias/token limits) and
+BAD_USER_INPUT (variables that do not fit their declared types)."""
 
 from __future__ import annotations
 
@@ -22,7 +26,11 @@ class MaskInternalErrors(MaskErrors):
     def _should_mask(error: GraphQLError) -> bool:
         original = error.original_error
         # Errors without an original are the parser's and validator's: about the document only.
-        return original is not None and not isinstance(original, ClientError)
+        # A GraphQLError as the original is graphql-core coercing the request's variables.
+        return original is not None and not isinstance(original, (ClientError, GraphQLError))
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [with_document_code(e) for e in super()._process_errors(errors)]
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = getattr(self.execution_context.context, "request_id", "")
@@ -44,4 +52,19 @@ class MaskInternalErrors(MaskErrors):
         )
 
 
-__all__ = ["MaskInternalErrors"]
+def with_document_code(error: GraphQLError) -> GraphQLError:
+    """The error with a code when it is about the request rather than its execution."""
+    if (error.extensions or {}).get("code"):
+        return error
+    original = error.original_error
+    if original is None:
+        code = "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
+    elif isinstance(original, GraphQLError) and error.path is None:
+        code = "BAD_USER_INPUT"
+    else:
+        return error
+    error.extensions = {**(error.extensions or {}), "code": code}
+    return error
+
+
+__all__ = ["MaskInternalErrors", "with_document_code"]
