@@ -6,11 +6,18 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET = "statsgraph-demo-secret-not-for-production"
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "your-secret-key"}
+MIN_SECRET_LENGTH = 16
+# One default for every command, `statsgraph demo` included: run them in the same folder and
+# they all find the same database.
+DEFAULT_DATABASE_FILE = "statsgraph.db"
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///./{DEFAULT_DATABASE_FILE}"
+_DRIVERS = ("postgresql+asyncpg://", "sqlite+aiosqlite://")
+_URL_HELP = "use Aether's postgresql://USER:PASSWORD@HOST:PORT/DB, or sqlite:///PATH for a file"
 
 
 def normalize_database_url(url: str) -> str:
@@ -26,7 +33,7 @@ def normalize_database_url(url: str) -> str:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    database_url: str = "sqlite+aiosqlite:///./statsgraph.db"
+    database_url: str = DEFAULT_DATABASE_URL
     # Replica for read queries; the aggregator always writes through `database_url`.
     database_read_url: str | None = None
     redis_url: str | None = None
@@ -73,8 +80,17 @@ class Settings(BaseSettings):
 
     @field_validator("database_url", "database_read_url")
     @classmethod
-    def _async_driver(cls, value: str | None) -> str | None:
-        return normalize_database_url(value) if value else value
+    def _async_driver(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return value
+        url = normalize_database_url(value)
+        if not url.startswith(_DRIVERS):
+            name = (info.field_name or "database_url").upper()
+            # Only the scheme is repeated: the rest of a URL may hold a password.
+            scheme = value.split("://", 1)[0] if "://" in value else None
+            what = f"the {scheme!r} scheme is not supported" if scheme else "it is not a database URL"
+            raise ValueError(f"{name}: {what}; {_URL_HELP}")
+        return url
 
     @field_validator("app_timezone")
     @classmethod
@@ -97,10 +113,17 @@ class Settings(BaseSettings):
         Checked when a server or a token command starts, not at import, so that
         `db init`, `aggregate` and `export-schema` run without it."""
         secret = self.jwt_secret_key
-        if not self.demo_mode and (secret.lower() in _PLACEHOLDER_SECRETS or secret == DEMO_SECRET):
+        if self.demo_mode:
+            return secret
+        if secret.lower() in _PLACEHOLDER_SECRETS or secret == DEMO_SECRET:
             raise ValueError(
                 "JWT_SECRET_KEY is missing or a placeholder: set it to Aether's secret "
                 "(or run `statsgraph demo` for the self-contained demo)"
+            )
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"JWT_SECRET_KEY is too short ({len(secret)} characters; at least {MIN_SECRET_LENGTH}): "
+                "set it to Aether's secret"
             )
         return secret
 
