@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
@@ -10,12 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import inspect, make_url, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .. import __version__
 from ..core.scope import GLOBAL
 from ..db.engine import count_statements
-from ..db.own_tables import own_tables_present
+from ..db.models import Base
+from ..db.own_tables import OWN_TABLE_NAMES, own_tables_present
 from ..db.queries.coverage import aggregated_days
 from ..resolvers.cache import RedisCache
 from ..schema import build_schema
@@ -31,6 +34,30 @@ from .schedule import AggregatorSchedule
 from .settings import Settings
 
 log = logging.getLogger("statsgraph.server")
+
+# The tables statsgraph reads that Aether itself creates (statsgraph's own tables excluded:
+# figures stay exact without them).
+AETHER_TABLES = tuple(t for t in Base.metadata.tables if t not in OWN_TABLE_NAMES)
+STARTUP_CHECK_SECONDS = 5.0
+
+
+async def missing_aether_tables(conn: AsyncConnection) -> list[str]:
+    """Aether's tables that the database lacks, e.g. an empty SQLite file or the wrong database."""
+
+    def check(sync_conn) -> list[str]:  # noqa: ANN001
+        present = set(inspect(sync_conn).get_table_names())
+        return sorted(t for t in AETHER_TABLES if t not in present)
+
+    return await conn.run_sync(check)
+
+
+def redacted_url(url: str) -> str:
+    """The URL without its password, for log lines."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a log line must never fail
+        return url.split("://", 1)[0] + "://…"
+
 
 def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
     settings.require_jwt_secret()
@@ -55,8 +82,24 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         only_persisted=settings.persisted_only,
     )
 
+    async def startup_check() -> None:
+        """One warning line when the database cannot be reached or lacks Aether's tables; the
+        server starts anyway, answers SERVICE_UNAVAILABLE and reports it on /readyz."""
+        where = redacted_url(settings.read_url)
+        try:
+            async with asyncio.timeout(STARTUP_CHECK_SECONDS), rt.engine.connect() as conn:
+                missing = await missing_aether_tables(conn)
+        except Exception as exc:  # noqa: BLE001 - any failure is worth the one line
+            log.warning("database unreachable at start-up (%s: %s): serving anyway; /readyz answers 503 "
+                        "until it answers", where, type(exc).__name__)
+            return
+        if missing:
+            log.warning("database %s lacks Aether's tables %s: point DATABASE_URL at Aether's database "
+                        "(or run `statsgraph demo`)", where, ", ".join(missing))
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
+        await startup_check()
         schedule = AggregatorSchedule(settings, clock=rt.clock) if settings.aggregate_in_server else None
         if schedule is not None:
             schedule.start()
@@ -124,20 +167,26 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         try:
             async with rt.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
+                missing = await missing_aether_tables(conn)
                 own_tables = await own_tables_present(conn)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             body["database"] = f"unavailable ({type(exc).__name__})"
         else:
-            try:
-                latest, behind = await aggregator_lag()
-                body["aggregates"] = {
-                    "latestDay": latest.isoformat() if latest else None,
-                    "daysBehind": behind,
-                    # False: `statsgraph db init` has not run here; user scopes are read raw.
-                    "userTables": own_tables,
-                }
-            except Exception as exc:  # noqa: BLE001 - reachable, so still ready
-                body["aggregates"] = f"unknown ({type(exc).__name__})"
+            if missing:
+                # Reachable but not Aether's database (an empty file, the wrong name): nothing to serve.
+                body["database"] = f"missing Aether's tables: {', '.join(missing)}"
+                body["missingTables"] = missing
+            else:
+                try:
+                    latest, behind = await aggregator_lag()
+                    body["aggregates"] = {
+                        "latestDay": latest.isoformat() if latest else None,
+                        "daysBehind": behind,
+                        # False: `statsgraph db init` has not run here; user scopes are read raw.
+                        "userTables": own_tables,
+                    }
+                except Exception as exc:  # noqa: BLE001 - reachable, so still ready
+                    body["aggregates"] = f"unknown ({type(exc).__name__})"
         cache = rt.shared.name
         if isinstance(rt.shared, RedisCache):
             cache = "redis ok" if await rt.shared.ping() else "redis unavailable (serving without cache)"
