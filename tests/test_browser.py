@@ -15,6 +15,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -319,12 +320,31 @@ def world(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[d
         "admin": mint_token(ids["admin"], settings=settings, ttl=timedelta(hours=1)),
         "user": mint_token(ids["alice"], settings=settings, ttl=timedelta(hours=1)),
     }
-    with LiveServer(create_app(settings), free_port()) as live:
-        browser = Browser(chromium)
-        try:
-            yield {"origin": live.origin, "tokens": tokens, "browser": browser}
-        finally:
-            browser.close()
+    # Everything the server logs while the browsers work, access lines included.
+    records = LogRecords()
+    access = logging.getLogger("uvicorn.access")
+    old_level = access.level
+    access.setLevel(logging.INFO)
+    logging.getLogger().addHandler(records)
+    try:
+        with LiveServer(create_app(settings), free_port()) as live:
+            browser = Browser(chromium)
+            try:
+                yield {"origin": live.origin, "tokens": tokens, "browser": browser, "logs": records}
+            finally:
+                browser.close()
+    finally:
+        logging.getLogger().removeHandler(records)
+        access.setLevel(old_level)
+
+
+class LogRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
 
 
 def api(world: dict[str, Any], role: str, operation: str, variables: dict | None = None) -> dict:
@@ -432,6 +452,10 @@ def test_dashboard_as_admin_via_the_sign_in_link(world: dict[str, Any]) -> None:
 
     assert_same_origin(page, origin, world["tokens"])
     assert_no_problems(page)
+    # The sign-in link's token reached neither a URL the server saw nor its log.
+    access_lines = [line for line in world["logs"].lines if '"GET / HTTP' in line]
+    assert access_lines, "no access log line recorded: the check below would prove nothing"
+    assert not [line for line in world["logs"].lines if token in line]
     headers = httpx.get(f"{origin}/", timeout=TIMEOUT).headers
     assert headers["content-security-policy"].startswith("default-src 'self'")
 
