@@ -6,12 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# package.json holds the codegen CLI's remote-schema loaders (unused: the schema is a file) to
-# versions that support Node 20, so this prints no engine warning there.
-npm ci --no-audit --no-fund
-
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+
+# package.json holds the codegen CLI's remote-schema loaders (unused: the schema is a file) to
+# versions that support Node 20 (`overrides`); an engine warning means a dependency moved past it.
+npm ci --no-audit --no-fund 2>&1 | tee "$scratch/npm-ci.log"
+if grep -q EBADENGINE "$scratch/npm-ci.log"; then
+    echo "npm ci printed EBADENGINE warnings: pick dependency versions that support Node $(node --version)" >&2
+    exit 1
+fi
 
 echo "== codegen (validates operations/*.graphql against schema.graphql)"
 CODEGEN_OUTPUT="$scratch/graphql.ts" ./node_modules/.bin/graphql-codegen --config codegen.ts
