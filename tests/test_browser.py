@@ -34,10 +34,10 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from statsgraph.db.demo import generate_demo
 from statsgraph.db.engine import make_engine, make_session_factory
 from statsgraph.db.models import User
 from statsgraph.db.setup import init_database
+from statsgraph.demo.generator import generate_demo
 from statsgraph.server.app import create_app
 from statsgraph.server.auth import mint_token
 from statsgraph.web import CONTENT_SECURITY_POLICY, STATIC
