@@ -583,3 +583,39 @@ def test_every_vendored_file_is_locked_and_licensed() -> None:
     assert shipped == locked
     assert all(f"{p['package']}/LICENSE" in locked for p in lock["packages"])
     assert all(p["version"].count(".") == 2 and p["integrity"].startswith("sha512-") for p in lock["packages"])
+
+
+def test_the_vendor_check_refuses_a_changed_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """scripts/vendor_assets.py --check against packages served from memory (CI runs it against
+    the npm registry): identical files pass; one changed byte, a stray file or a stale lock fail."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("vendor_assets", ROOT / "scripts" / "vendor_assets.py")
+    assert spec is not None and spec.loader is not None
+    vendor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vendor)
+    shipped = {name: {"version": version, "integrity": "sha512-x", "files": {f: f"{name}/{f}".encode() for f in files}}
+               for name, (version, files) in vendor.PACKAGES.items()}
+    folder = tmp_path / "vendor"
+    for name, item in shipped.items():
+        for path, data in item["files"].items():
+            (folder / name / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name / path).write_bytes(data)
+    monkeypatch.setattr(vendor, "VENDOR", folder)
+    monkeypatch.setattr(vendor, "LOCK", folder / "vendor.lock.json")
+    monkeypatch.setattr(vendor, "ROOT", tmp_path)
+    monkeypatch.setattr(vendor, "fetch_all", lambda _tmp: shipped)
+    vendor.LOCK.write_text(json.dumps(vendor.lock_of(shipped)))
+    assert vendor.check() == 0
+
+    target = folder / "graphiql" / "graphiql.min.js"
+    target.write_bytes(target.read_bytes() + b" ")
+    assert vendor.check() == 1
+    assert "graphiql/graphiql.min.js: differs from graphiql@" in capsys.readouterr().err
+    target.write_bytes(b"graphiql/graphiql.min.js")
+    (folder / "extra.js").write_text("x")
+    assert vendor.check() == 1 and "extra.js: not in the lock" in capsys.readouterr().err
+    (folder / "extra.js").unlink()
+    vendor.LOCK.write_text("{}")
+    assert vendor.check() == 1 and "does not match the pinned packages" in capsys.readouterr().err
