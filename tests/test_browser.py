@@ -47,7 +47,7 @@ from tests.servers import free_port, skip_or_fail
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ROOT / "operations"
 ARTIFACTS = Path(os.environ.get("STATSGRAPH_ARTIFACTS", ROOT / "test-artifacts"))
-TIMEOUT = 30.0
+TIMEOUT = 60.0  # generous: CI machines may be busy
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
