@@ -21,9 +21,30 @@ def report_days(ctx: Context, days: int) -> tuple[date, date]:
     return last - timedelta(days=days - 1), last
 
 
-async def day_series(ctx: Context, scope: Scope, first: date, last: date) -> list[DayFigures]:
+# DailyStat fields that cost work of their own: distinct counts per day, and fallbacks (read
+# from request_candidates). Without them selected, that work is skipped.
+DISTINCT_FIELDS = frozenset({"uniqueModels", "uniqueProviders"})
+FALLBACK_FIELDS = frozenset({"fallbackCount"})
+
+
+def series_variant(selected: set[str]) -> str:
+    """Part of the day series' cache key: which costly figures it was computed with."""
+    parts = [name for name, fields in (("distinct", DISTINCT_FIELDS), ("fallbacks", FALLBACK_FIELDS))
+             if not fields.isdisjoint(selected)]
+    return "+".join(parts)
+
+
+async def day_series(
+    ctx: Context, scope: Scope, first: date, last: date, selected: set[str] | None = None
+) -> list[DayFigures]:
+    """`selected` (the DailyStat fields asked for) decides which costly figures are computed;
+    None computes all."""
     window = ctx.calendar.days_window(first, last)
-    found = await ctx.loaders.day_figures.load(WindowKey(scope, window))
+    distinct = selected is None or not DISTINCT_FIELDS.isdisjoint(selected)
+    fallbacks = selected is None or not FALLBACK_FIELDS.isdisjoint(selected)
+    found = await ctx.loaders.day_figures.load(
+        WindowKey(scope, window, distinct_counts=distinct, fallbacks=fallbacks)
+    )
     return [found.get(d) or DayFigures(d) for d in iter_days(first, last)]
 
 
@@ -36,4 +57,4 @@ async def model_summary(ctx: Context, scope: Scope, first: date, last: date) -> 
     return model_totals_of(r for rows in per_day for r in rows)
 
 
-__all__ = ["day_series", "model_breakdown", "model_summary", "report_days"]
+__all__ = ["day_series", "model_breakdown", "model_summary", "report_days", "series_variant"]

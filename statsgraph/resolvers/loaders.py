@@ -34,6 +34,8 @@ class WindowKey:
     figures: Figures = Figures.FULL
     # Per-day distinct models and providers: the daily report shows them, totals do not.
     distinct_counts: bool = True
+    # Fallback counts (read from request_candidates): only when a fallback figure is selected.
+    fallbacks: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,7 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
                     await day_figures(
                         session, scope=key.scope, window=key.window,
                         calendar=self._loaders.calendar, covered=covered, figures=key.figures,
-                        distinct_counts=key.distinct_counts,
+                        distinct_counts=key.distinct_counts, fallbacks=key.fallbacks,
                     )
                 )
         return out

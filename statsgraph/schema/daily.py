@@ -12,6 +12,7 @@ from ..core.scope import Scope
 from ..resolvers import daily
 from ..resolvers.cache import FieldCache
 from ..resolvers.context import Context
+from ..resolvers.selection import selected_names
 from .scalars import BigInt
 
 Ctx = Info[Context, None]
@@ -55,6 +56,10 @@ class ModelSummary:
             avg_response_time=m.avg_response_time, cost_per_request=m.cost_per_request,
             tokens_per_request=m.tokens_per_request,
         )
+
+
+def _series_variant(source: DailyStatsReport, info: Info) -> str:
+    return daily.series_variant(selected_names(info))
 
 
 def _is_past_day(source: DailyStat) -> bool:
@@ -107,7 +112,7 @@ class DailyStatsReport:
 
     @strawberry.field(
         description="One entry per business day, oldest first, zero-filled.",
-        extensions=[FieldCache("daily_stats")],
+        extensions=[FieldCache("daily_stats", vary=_series_variant)],
     )
     async def days(self, info: Ctx) -> list[DailyStat]:
         today = info.context.calendar.today()
@@ -120,7 +125,7 @@ class DailyStatsReport:
                 cost=d.cost, avg_response_time=d.avg_response_ms / 1000, unique_models=d.unique_models,
                 unique_providers=d.unique_providers, fallback_count=d.fallback_count,
             )
-            for d in await daily.day_series(info.context, self.scope, self.first, self.last)
+            for d in await daily.day_series(info.context, self.scope, self.first, self.last, selected_names(info))
         ]
 
     @strawberry.field(

@@ -11,7 +11,6 @@ from ..core.scope import Scope
 from ..resolvers import dashboard
 from ..resolvers.cache import FieldCache
 from ..resolvers.context import Context
-from ..resolvers.dashboard import figures_for
 from ..resolvers.permissions import IsAdmin
 from ..resolvers.selection import selected_names
 from .common import ActiveCount, Quota
@@ -86,7 +85,11 @@ class SystemHealth:
 
 
 def _totals_variant(source: DashboardStats, info: Info) -> str:
-    return figures_for(source.scope, selected_names(info)).value
+    return dashboard.totals_variant(source.scope, selected_names(info))
+
+
+def _health_variant(source: DashboardStats, info: Info) -> str:
+    return dashboard.health_variant(selected_names(info))
 
 
 @strawberry.type(description="Usage statistics of the scope: totals per period, counts, health.")
@@ -139,11 +142,11 @@ class DashboardStats:
 
     @strawberry.field(
         description="Gateway health in the query's scope. ADMIN only.",
-        extensions=[FieldCache("dashboard")],
+        extensions=[FieldCache("dashboard", vary=_health_variant)],
         permission_classes=[IsAdmin],
     )
     async def system_health(self, info: Ctx) -> SystemHealth | None:
-        return SystemHealth.of(await dashboard.system_health(info.context, self.scope))
+        return SystemHealth.of(await dashboard.system_health(info.context, self.scope, selected_names(info)))
 
     @strawberry.field(
         description="The user's quota; null in the global scope.", extensions=[FieldCache("dashboard")]

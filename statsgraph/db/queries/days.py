@@ -42,12 +42,14 @@ async def day_figures(
     figures: Figures = Figures.FULL,
     raw_days: list[date] | None = None,
     distinct_counts: bool = True,
+    fallbacks: bool = True,
 ) -> dict[date, DayFigures]:
     """Figures of every business day in the window that has any; days without rows are absent.
 
     `raw_days` (sorted) computes just those days from raw rows, whatever is pre-aggregated:
     the aggregator's own input. `distinct_counts=False` skips the per-day distinct models and
-    providers (a sort per day over raw rows), which period totals never show."""
+    providers (a sort per day over raw rows), which period totals never show. `fallbacks=False`
+    leaves `request_candidates` unread (fallback counts stay 0): for callers that show none."""
     dialect = session.get_bind().dialect.name
     if not isinstance(scope, UserScope):
         figures = Figures.FULL  # the global pre-aggregates hold every figure
@@ -62,7 +64,7 @@ async def day_figures(
         parts.append(_preaggregated_part(scope, figures, covered_days, calendar, dialect, window))
     if ranges:
         parts.append(_usage_part(scope, ranges, calendar, dialect, window, distinct_counts))
-        if figures is Figures.FULL:
+        if figures is Figures.FULL and fallbacks:
             parts.append(_fallback_part(scope, ranges, calendar, dialect, window))
     if not parts:
         return {}
