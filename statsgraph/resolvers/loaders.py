@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
 from aiodataloader import DataLoader
 from sqlalchemy.exc import DBAPIError
@@ -63,6 +63,7 @@ class Loaders:
         self._calendar = calendar
         self._own_tables = own_tables or OwnTablesState()
         self._coverage: dict[tuple[Scope, Figures], asyncio.Future[frozenset[date]]] = {}
+        self.open_days = OpenDays(self)
         self.day_figures = DayFiguresByWindowLoader(self)
         self.model_days = ModelDaysByDayLoader(self)
         self.users = UserByIdLoader(sessions)
@@ -120,20 +121,112 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
         self._loaders = loaders
 
     async def batch_load_fn(self, keys: Sequence[WindowKey]) -> list[dict[date, DayFigures]]:
-        # Coverage first: holding this batch's connection while waiting for another one
-        # deadlocks a busy pool.
-        coverage = [await self._loaders.coverage(k.scope, k.window, k.figures) for k in keys]
+        # Each window is its closed days plus, when it reaches today, the open day, which all
+        # windows of a scope share (one computation per request, see OpenDays).
+        parts = [split_open_day(k, self._loaders.calendar) for k in keys]
+        open_days = self._loaders.open_days.start(
+            [(k.scope, needs) for k, (_, needs) in zip(keys, parts) if needs is not None]
+        )
+        # Coverage and the open day first: holding this batch's connection while waiting for
+        # another one deadlocks a busy pool.
+        coverage = [
+            frozenset() if closed is None else await self._loaders.coverage(k.scope, closed.window, k.figures)
+            for k, (closed, _) in zip(keys, parts)
+        ]
+        opened = {scope: await fut for scope, fut in open_days.items()}
         out = []
         async with self._loaders.session() as session:
-            for key, covered in zip(keys, coverage):
-                out.append(
-                    await day_figures(
-                        session, scope=key.scope, window=key.window,
-                        calendar=self._loaders.calendar, covered=covered, figures=key.figures,
-                        distinct_counts=key.distinct_counts, fallbacks=key.fallbacks,
+            for key, (closed, needs), covered in zip(keys, parts, coverage):
+                found: dict[date, DayFigures] = {}
+                if closed is not None:
+                    found = await day_figures(
+                        session, scope=closed.scope, window=closed.window,
+                        calendar=self._loaders.calendar, covered=covered, figures=closed.figures,
+                        distinct_counts=closed.distinct_counts, fallbacks=closed.fallbacks,
                     )
-                )
+                if needs is not None:
+                    found = {**found, **opened[key.scope]}
+                out.append(found)
         return out
+
+
+# --- The open day, once per request -----------------------------------------------------------
+# Today, this month, all time, the daily series and the health block all reach into the open
+# business day, which has no pre-aggregate and is read from raw rows. Each window is split into
+# its closed days (pre-aggregates plus raw rows, per window) and the open day, computed once per
+# scope and request with the union of the figures its windows need.
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDayNeeds:
+    """The costly figures an open-day computation includes."""
+
+    distinct_counts: bool
+    fallbacks: bool
+
+    def covers(self, other: OpenDayNeeds) -> bool:
+        return (self.distinct_counts or not other.distinct_counts) and (self.fallbacks or not other.fallbacks)
+
+    def union(self, other: OpenDayNeeds) -> OpenDayNeeds:
+        return OpenDayNeeds(self.distinct_counts or other.distinct_counts, self.fallbacks or other.fallbacks)
+
+
+def split_open_day(key: WindowKey, calendar: BusinessCalendar) -> tuple[WindowKey | None, OpenDayNeeds | None]:
+    """The key's closed part (None when the window holds no closed day) and what it needs of
+    the open day (None when the window does not reach today). A window that ends elsewhere
+    inside today is left whole."""
+    today_start = calendar.today_start()
+    tomorrow_start = calendar.day_start(calendar.today() + timedelta(days=1))
+    w = key.window
+    if w.end <= today_start or w.end != tomorrow_start:
+        return key, None
+    # In a user scope Aether's counts-only pre-aggregate (BASIC) holds no fallbacks.
+    fallbacks = key.fallbacks and (key.figures is Figures.FULL or not isinstance(key.scope, UserScope))
+    needs = OpenDayNeeds(key.distinct_counts, fallbacks)
+    if w.start is not None and w.start >= today_start:
+        return None, needs
+    return replace(key, window=Window(w.start, today_start)), needs
+
+
+class OpenDays:
+    """The open day's figures per scope, shared by every window of a request that reaches it.
+
+    A computation is reused by any later need it covers; a batch asks once per scope with the
+    union of its keys' needs. Each computation opens its own short session."""
+
+    def __init__(self, loaders: Loaders) -> None:
+        self._loaders = loaders
+        self._done: dict[Scope, list[tuple[OpenDayNeeds, asyncio.Future[dict[date, DayFigures]]]]] = {}
+
+    def start(
+        self, wanted: Sequence[tuple[Scope, OpenDayNeeds]]
+    ) -> dict[Scope, asyncio.Future[dict[date, DayFigures]]]:
+        union: dict[Scope, OpenDayNeeds] = {}
+        for scope, needs in wanted:
+            union[scope] = union[scope].union(needs) if scope in union else needs
+        return {scope: self._future(scope, needs) for scope, needs in union.items()}
+
+    def _future(self, scope: Scope, needs: OpenDayNeeds) -> asyncio.Future[dict[date, DayFigures]]:
+        for have, fut in self._done.get(scope, []):
+            if have.covers(needs):
+                return fut
+        fut = asyncio.ensure_future(self._compute(scope, needs))
+        self._done.setdefault(scope, []).append((needs, fut))
+        fut.add_done_callback(lambda f: self._forget_failed(scope, f))
+        return fut
+
+    def _forget_failed(self, scope: Scope, fut: asyncio.Future[dict[date, DayFigures]]) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            self._done[scope] = [(n, f) for n, f in self._done.get(scope, []) if f is not fut]
+
+    async def _compute(self, scope: Scope, needs: OpenDayNeeds) -> dict[date, DayFigures]:
+        cal = self._loaders.calendar
+        async with self._loaders.session() as session:
+            return await day_figures(
+                session, scope=scope, window=cal.day_window(cal.today()), calendar=cal,
+                covered=frozenset(), figures=Figures.FULL, distinct_counts=needs.distinct_counts,
+                fallbacks=needs.fallbacks,
+            )
 
 
 class ModelDaysByDayLoader(DataLoader[ModelDayKey, list[ModelDay]]):
@@ -223,10 +316,13 @@ __all__ = [
     "Loaders",
     "ModelDayKey",
     "ModelDaysByDayLoader",
+    "OpenDayNeeds",
+    "OpenDays",
     "ProviderByKeyLoader",
     "ProviderKey",
     "ProviderCountKey",
     "RequestCountByProviderLoader",
     "UserByIdLoader",
     "WindowKey",
+    "split_open_day",
 ]
