@@ -141,6 +141,7 @@ async def test_probes_and_metrics(world) -> None:  # noqa: ANN001
         ready = await client.get("/readyz")
         assert ready.status_code == 200 and ready.json() == {
             "database": "ok", "cache": "memory", "aggregates": {"latestDay": None, "daysBehind": None, "userTables": True},
+            "missingIndexes": [],
         }
         api = Api(client, token_for(admin.id, settings))
         await api.post("query Dash { dashboardStats { today { requests } } }")

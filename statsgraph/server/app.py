@@ -25,6 +25,7 @@ from ..schema import build_schema
 from ..web import install_pages
 from .body_limit import BodyLimit
 from .http_cache import CacheHints
+from .index_check import missing_index_names, warn_missing_indexes
 from .legacy import make_legacy_router
 from .metrics import Metrics
 from .persisted import PersistedQueryRouter, load_manifest
@@ -96,6 +97,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         if missing:
             log.warning("database %s lacks Aether's tables %s: point DATABASE_URL at Aether's database "
                         "(or run `statsgraph demo`)", where, ", ".join(missing))
+        await warn_missing_indexes(rt.engine, log)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
@@ -169,6 +171,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
                 await conn.execute(text("SELECT 1"))
                 missing = await missing_aether_tables(conn)
                 own_tables = await own_tables_present(conn)
+            body["missingIndexes"] = await missing_index_names(rt.engine)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             body["database"] = f"unavailable ({type(exc).__name__})"
         else:
