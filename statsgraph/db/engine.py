@@ -54,11 +54,31 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
         kwargs.setdefault("pool_pre_ping", True)
+        if "+asyncpg" in url:
+            kwargs["connect_args"] = _with_custom_plans(kwargs.get("connect_args"))
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "before_cursor_execute", _on_execute)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+# asyncpg prepares every statement. After five executions PostgreSQL may switch a prepared
+# statement to a generic plan, built for an average parameter: for a scope's user id that is an
+# average user, and the heaviest user's figures then run a nested loop several times slower than
+# their own plan (measured in bench/README.md, "Plans that do not degrade"). Usage is skewed by
+# user, so every execution is planned for its own parameters.
+CUSTOM_PLANS = {"plan_cache_mode": "force_custom_plan"}
+
+
+def _with_custom_plans(connect_args: object) -> dict[str, object]:
+    args: dict[str, object] = dict(connect_args) if isinstance(connect_args, dict) else {}
+    server_settings = args.get("server_settings")
+    merged = dict(server_settings) if isinstance(server_settings, dict) else {}
+    for name, value in CUSTOM_PLANS.items():
+        merged.setdefault(name, value)
+    args["server_settings"] = merged
+    return args
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
@@ -77,6 +97,7 @@ def is_postgres(engine: AsyncEngine) -> bool:
 
 
 __all__ = [
+    "CUSTOM_PLANS",
     "StatementCounter",
     "count_statements",
     "is_postgres",
