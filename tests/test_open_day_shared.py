@@ -10,9 +10,10 @@ import pytest
 from statsgraph.core.calendar import BusinessCalendar, Window
 from statsgraph.core.periods import NamedPeriod, window_of
 from statsgraph.core.scope import GLOBAL, UserScope
+from statsgraph.db.engine import count_statements, make_engine, make_session_factory
 from statsgraph.db.queries.days import Figures
 from statsgraph.resolvers import loaders as loaders_module
-from statsgraph.resolvers.loaders import OpenDayNeeds, WindowKey, split_open_day
+from statsgraph.resolvers.loaders import Loaders, OpenDayNeeds, WindowKey, split_open_day
 from tests import reference as ref
 from tests.conftest import (
     Api,
@@ -158,3 +159,32 @@ async def test_the_open_day_is_reused_by_a_later_narrower_need(world, reads: lis
         api = Api(client, token_for(live_admin(ds).id, settings))
         await api.query(ADMIN_ONLY)
     assert len(reaching_today(reads)) == 1
+
+
+async def test_a_window_alone_keeps_its_open_day_in_its_own_statement_and_shares_it(world, reads: list[Window]) -> None:  # noqa: ANN001
+    # allTime alone: one statement (no separate open-day one); a later window reaching today in
+    # the same request reuses the open day that statement computed.
+    url, ds = world
+    engine = make_engine(url)
+    try:
+        cal = BusinessCalendar(TZ, clock=lambda: NOW)
+        loaders = Loaders(make_session_factory(engine), cal)
+        all_time = await loaders.day_figures.load(WindowKey(GLOBAL, window_of(NamedPeriod.ALL_TIME, cal)))
+        today = await loaders.day_figures.load(WindowKey(GLOBAL, window_of(NamedPeriod.TODAY, cal)))
+    finally:
+        await engine.dispose()
+    assert reads == [window_of(NamedPeriod.ALL_TIME, cal)]
+    assert today == {cal.today(): all_time[cal.today()]}
+    want = ref.totals(ds, user_id=None, first_day=cal.today(), last_day=cal.today(), tz=TZ)
+    assert today[cal.today()].requests == want["requests"]
+    assert today[cal.today()].fallback_count == want["fallback_count"]
+
+
+async def test_a_period_alone_costs_what_it_did(world) -> None:  # noqa: ANN001
+    url, ds = world
+    settings = settings_for(url, tz=TZ, **COLD)
+    async with app_client(settings, NOW) as client:
+        api = Api(client, token_for(live_admin(ds).id, settings))
+        async with count_statements() as counter:
+            await api.query("{ dashboardStats { allTime { requests fallbackCount } } }")
+    assert counter.count == 1 + 2  # authentication; coverage, then one statement for the window

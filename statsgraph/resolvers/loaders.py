@@ -123,29 +123,45 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
     async def batch_load_fn(self, keys: Sequence[WindowKey]) -> list[dict[date, DayFigures]]:
         # Each window is its closed days plus, when it reaches today, the open day, which all
         # windows of a scope share (one computation per request, see OpenDays).
-        parts = [split_open_day(k, self._loaders.calendar) for k in keys]
-        open_days = self._loaders.open_days.start(
-            [(k.scope, needs) for k, (_, needs) in zip(keys, parts) if needs is not None]
-        )
+        cal = self._loaders.calendar
+        open_days = self._loaders.open_days
+        parts = [split_open_day(k, cal) for k in keys]
+        # A window alone in reaching its scope's open day, with none computed yet, keeps it in
+        # its own statement (no extra one); its open day is then published for later windows.
+        reaching: dict[Scope, list[int]] = defaultdict(list)
+        for i, (key, (_, needs)) in enumerate(zip(keys, parts)):
+            if needs is not None:
+                reaching[key.scope].append(i)
+        whole: dict[int, OpenDayNeeds] = {}
+        for scope, found_at in reaching.items():
+            only = found_at[0]
+            needs = parts[only][1]
+            if len(found_at) == 1 and needs is not None and not open_days.has(scope, needs):
+                whole[only] = needs
+                parts[only] = (keys[only], None)
+        started = open_days.start([(k.scope, needs) for k, (_, needs) in zip(keys, parts) if needs is not None])
         # Coverage and the open day first: holding this batch's connection while waiting for
         # another one deadlocks a busy pool.
         coverage = [
             frozenset() if closed is None else await self._loaders.coverage(k.scope, closed.window, k.figures)
             for k, (closed, _) in zip(keys, parts)
         ]
-        opened = {scope: await fut for scope, fut in open_days.items()}
+        opened = {scope: await fut for scope, fut in started.items()}
         out = []
         async with self._loaders.session() as session:
-            for key, (closed, needs), covered in zip(keys, parts, coverage):
+            for i, (key, (closed, needs), covered) in enumerate(zip(keys, parts, coverage)):
                 found: dict[date, DayFigures] = {}
                 if closed is not None:
                     found = await day_figures(
                         session, scope=closed.scope, window=closed.window,
-                        calendar=self._loaders.calendar, covered=covered, figures=closed.figures,
+                        calendar=cal, covered=covered, figures=closed.figures,
                         distinct_counts=closed.distinct_counts, fallbacks=closed.fallbacks,
                     )
                 if needs is not None:
                     found = {**found, **opened[key.scope]}
+                if i in whole:
+                    today = cal.today()
+                    open_days.publish(key.scope, whole[i], {today: found[today]} if today in found else {})
                 out.append(found)
         return out
 
@@ -205,6 +221,15 @@ class OpenDays:
         for scope, needs in wanted:
             union[scope] = union[scope].union(needs) if scope in union else needs
         return {scope: self._future(scope, needs) for scope, needs in union.items()}
+
+    def has(self, scope: Scope, needs: OpenDayNeeds) -> bool:
+        return any(have.covers(needs) for have, _ in self._done.get(scope, []))
+
+    def publish(self, scope: Scope, needs: OpenDayNeeds, figures: dict[date, DayFigures]) -> None:
+        """The open day as a window's own statement computed it, for later windows to share."""
+        fut: asyncio.Future[dict[date, DayFigures]] = asyncio.get_running_loop().create_future()
+        fut.set_result(figures)
+        self._done.setdefault(scope, []).append((needs, fut))
 
     def _future(self, scope: Scope, needs: OpenDayNeeds) -> asyncio.Future[dict[date, DayFigures]]:
         for have, fut in self._done.get(scope, []):
