@@ -121,7 +121,8 @@ def make_usage(*, created_at: datetime, user_id: str | None = None, id: str | No
                cache_creation_input_tokens: int = 0, cache_read_input_tokens: int = 0,
                rate: float = 1.0, is_stream: bool = False, status_code: int | None = 200,
                error_message: str | None = None, response_time_ms: int | None = 1000,
-               status: str = "completed", **costs: float) -> UsageRow:
+               status: str = "completed", api_format: str | None = None,
+               first_byte_time_ms: int | None = None, **costs: float) -> UsageRow:
     """A usage row priced from MODEL_PRICES; any cost column passed in `costs` wins."""
     values = priced(model, input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, rate)
     unknown = set(costs) - set(values)
@@ -136,7 +137,8 @@ def make_usage(*, created_at: datetime, user_id: str | None = None, id: str | No
         cache_creation_input_tokens=cache_creation_input_tokens,
         cache_read_input_tokens=cache_read_input_tokens,
         is_stream=is_stream, status_code=status_code, error_message=error_message,
-        response_time_ms=response_time_ms, status=status, created_at=created_at, **values,
+        response_time_ms=response_time_ms, status=status, created_at=created_at,
+        api_format=api_format, first_byte_time_ms=first_byte_time_ms, **values,
     )
 
 
@@ -178,6 +180,7 @@ class _Builder:
         self.tz = tz
         self.zone = ZoneInfo(tz)
         self.rng = random.Random(seed)
+        self.seed = seed
         self.today = business_day(self.now, tz)
         self.ds = Dataset()
         self.used_instants: set[datetime] = set()
@@ -552,9 +555,21 @@ class _Builder:
             self.candidate(rid, at, "failed", 0)
             self.candidate(rid, at + timedelta(seconds=2), "success", 1)
 
+        self.formats_and_first_bytes()
         self.ds.usage.sort(key=lambda r: r.created_at)
         self.ds.candidates.sort(key=lambda c: (c.created_at, c.id))
         return self.ds
+
+    def formats_and_first_bytes(self) -> None:
+        """API format and time to first byte, drawn from a generator of their own so every
+        other column (and every figure computed before these existed) stays as it was."""
+        rng = random.Random(f"formats-{self.seed}")
+        for row in self.ds.usage:
+            row.api_format = rng.choices(("openai", "claude", "gemini", None), weights=(55, 30, 12, 3))[0]
+            if row.is_stream and row.response_time_ms is not None and rng.random() < 0.9:
+                row.first_byte_time_ms = int(row.response_time_ms * rng.uniform(0.02, 0.7))
+            elif row.is_stream and row.status == "streaming":
+                row.first_byte_time_ms = rng.randrange(40, 900)
 
     def transition_in(self, day: date) -> datetime:
         """The UTC instant at which the zone's offset changes during `day`."""

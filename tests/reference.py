@@ -75,6 +75,9 @@ class UsageRow:
     response_time_ms: int | None
     status: str
     created_at: datetime
+    # Seed-era columns the analytics read (defaulted: older figures never look at them).
+    api_format: str | None = None
+    first_byte_time_ms: int | None = None
 
 
 @dataclass

@@ -94,6 +94,11 @@ class Usage(Base):
     response_time_ms: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="completed")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Seed-era Aether columns read by the analytics: the client API's wire format, the time to
+    # the first byte of a stream, and the model the request was routed to.
+    api_format: Mapped[str | None] = mapped_column(String(50))
+    first_byte_time_ms: Mapped[int | None] = mapped_column(Integer)
+    target_model: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (
         # Aether's own (user_id, created_at), under its name, and the one statsgraph adds for

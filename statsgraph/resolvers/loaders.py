@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ..core.calendar import BusinessCalendar, Window
 from ..core.figures import DayFigures, ModelDay
 from ..core.scope import GlobalScope, Scope, UserScope
-from ..db.models import Provider, User
+from ..db.models import ApiKey, Provider, User
 from ..db.own_tables import OwnTablesState, is_missing_own_table
 from ..db.queries import entities, traffic
 from ..db.queries.coverage import aggregated_days
@@ -67,6 +67,7 @@ class Loaders:
         self.day_figures = DayFiguresByWindowLoader(self)
         self.model_days = ModelDaysByDayLoader(self)
         self.users = UserByIdLoader(sessions)
+        self.api_keys = ApiKeyByIdLoader(sessions)
         self.providers = ProviderByKeyLoader(sessions)
         self.provider_counts = RequestCountByProviderLoader(sessions)
 
@@ -289,6 +290,17 @@ class UserByIdLoader(DataLoader[str, User | None]):
         return [found.get(k) for k in keys]
 
 
+class ApiKeyByIdLoader(DataLoader[str, ApiKey | None]):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__()
+        self._sessions = sessions
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[ApiKey | None]:
+        async with self._sessions() as session:
+            found = await entities.api_keys_by_id(session, keys)
+        return [found.get(k) for k in keys]
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderKey:
     """How a usage row names its provider: by id, or by name when the id is null."""
@@ -337,6 +349,7 @@ class RequestCountByProviderLoader(DataLoader[ProviderCountKey, int]):
 
 
 __all__ = [
+    "ApiKeyByIdLoader",
     "DayFiguresByWindowLoader",
     "Loaders",
     "ModelDayKey",

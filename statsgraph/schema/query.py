@@ -5,9 +5,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from ..resolvers import activity, daily
+from ..core import analytics as core_analytics
+from ..resolvers import activity, analytics, daily
 from ..resolvers.cache import FieldCache
 from ..resolvers.context import Context
+from .analytics import Dimension, Granularity, TimeRange, UsageFilter, UsageOrder, UsageReport
 from .common import ViewerType
 from .daily import DailyStatsReport
 from .dashboard import DashboardStats
@@ -56,6 +58,37 @@ class Query:
         scope = await info.context.decide_scope(user_id)
         first, last = daily.report_days(info.context, days)
         return DailyStatsReport(scope=scope, first=first, last=last)
+
+    @strawberry.field(
+        description=(
+            "Usage over any range: totals, the top `limit` (1..100) groups by `groupBy` plus one isOther "
+            "group, and zero-filled buckets per `granularity` unit of `timeZone` (IANA; default the "
+            "business zone). Limits: 400 days, 800 buckets, HOUR over 31 days. Scoped like every field."
+        )
+    )
+    async def usage(
+        self,
+        info: Ctx,
+        range: TimeRange,  # noqa: A002
+        granularity: Granularity | None = None,
+        group_by: list[Dimension] = [],  # noqa: B006
+        filter: UsageFilter | None = None,  # noqa: A002
+        time_zone: str | None = None,
+        order_by: UsageOrder = UsageOrder.COST_DESC,
+        limit: int = 20,
+        user_id: strawberry.ID | None = None,
+    ) -> UsageReport:
+        scope = await info.context.decide_scope(user_id)
+        report = await analytics.usage_report(
+            info.context, scope=scope,
+            range_args=analytics.RangeArgs(range.from_, range.to, range.start_date, range.end_date),
+            granularity=None if granularity is None else core_analytics.Granularity[granularity.name],
+            dims=[core_analytics.Dimension[d.name] for d in group_by],
+            flt=filter.to_core() if filter is not None else core_analytics.NO_FILTER,
+            time_zone=time_zone, order=core_analytics.UsageOrder[order_by.name], limit=limit,
+            histograms=bool(analytics.selected_deep(info) & analytics.PERCENTILE_FIELDS),
+        )
+        return UsageReport.of(report)
 
 
 __all__ = ["Query"]

@@ -18,6 +18,11 @@ async def users_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, Us
     return {u.id: u for u in rows}
 
 
+async def api_keys_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, ApiKey]:
+    rows = await session.scalars(select(ApiKey).where(ApiKey.id.in_(list(ids))))
+    return {k.id: k for k in rows}
+
+
 async def providers_by_id_or_name(
     session: AsyncSession, ids: Sequence[str], names: Sequence[str]
 ) -> list[Provider]:
@@ -50,6 +55,7 @@ async def user_counts(session: AsyncSession) -> Counts:
 __all__ = [
     "active_providers",
     "api_key_counts",
+    "api_keys_by_id",
     "providers_by_id_or_name",
     "user_counts",
     "users_by_id",

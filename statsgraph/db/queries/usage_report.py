@@ -1,0 +1,214 @@
+"""Usage-report cells from raw `usage` rows: (bucket, group key) → measures, in grouped
+statements whose number does not depend on the buckets or groups.
+
+One statement sums every additive figure and the exact latency sums and maxima per (bucket,
+key); a second, only when percentiles are asked, counts latency values per (bucket, key, value)
+so the histograms can be built with the fixed bucket rule. Buckets are assigned in SQL by a
+binary CASE over the bucket edges, so any edges work (local midnights across DST, half-hour
+zones), on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, literal_column, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from ...core.analytics import Dimension, Filter, Key, Measures
+from ...core.latency import bucket_of
+from ...core.scope import Scope
+from ..models import Provider, Usage
+from ..types import UTCDateTime
+from .filters import is_error, usage_in_scope
+
+_OwnerByName = aliased(Provider, name="owner_by_name")
+
+
+def provider_key() -> ColumnElement[Any]:
+    """The provider a row belongs to: its provider_id, else the provider named like it."""
+    return func.coalesce(Usage.provider_id, _OwnerByName.id)
+
+
+def _joined_provider(stmt: Any) -> Any:
+    return stmt.outerjoin(
+        _OwnerByName, and_(Usage.provider_id.is_(None), _OwnerByName.name == Usage.provider_name)
+    )
+
+
+def dimension_expr(dim: Dimension) -> Any:
+    if dim is Dimension.MODEL:
+        return Usage.model
+    if dim is Dimension.PROVIDER:
+        return provider_key()
+    if dim is Dimension.API_KEY:
+        return Usage.api_key_id
+    if dim is Dimension.USER:
+        return Usage.user_id
+    if dim is Dimension.API_FORMAT:
+        return Usage.api_format
+    if dim is Dimension.STREAM:
+        return Usage.is_stream
+    if dim is Dimension.OUTCOME:
+        return case((is_error(), literal_column("'ERROR'")), else_=literal_column("'SUCCESS'"))
+    return Usage.status_code
+
+
+def needs_provider_join(dims: Sequence[Dimension], flt: Filter) -> bool:
+    return Dimension.PROVIDER in dims or flt.provider_ids is not None
+
+
+def filter_conditions(flt: Filter) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if flt.models is not None:
+        out.append(Usage.model.in_(flt.models))
+    if flt.provider_ids is not None:
+        out.append(provider_key().in_(flt.provider_ids))
+    if flt.api_key_ids is not None:
+        out.append(Usage.api_key_id.in_(flt.api_key_ids))
+    if flt.user_ids is not None:
+        out.append(Usage.user_id.in_(flt.user_ids))
+    if flt.api_formats is not None:
+        out.append(Usage.api_format.in_(flt.api_formats))
+    if flt.is_stream is not None:
+        out.append(Usage.is_stream.is_(flt.is_stream))
+    if flt.error is not None:
+        # Not `~is_error()`: a null status code makes that NULL, which no row satisfies.
+        out.append(case((is_error(), 1), else_=0) == (1 if flt.error else 0))
+    if flt.status_codes is not None:
+        out.append(Usage.status_code.in_(flt.status_codes))
+    return out
+
+
+def bucket_index(column: Any, edges: Sequence[datetime], lo: int, hi: int) -> ColumnElement[int]:
+    """The index of the bucket [edges[i], edges[i+1]) holding `column`, for buckets lo..hi-1,
+    as a CASE nested like a binary search (depth log2 of the buckets)."""
+    if hi - lo <= 1:
+        return literal_column(str(lo))
+    mid = (lo + hi) // 2
+    return case(
+        (column < literal(edges[mid], UTCDateTime()), bucket_index(column, edges, lo, mid)),
+        else_=bucket_index(column, edges, mid, hi),
+    )
+
+
+def in_windows(column: Any, windows: Sequence[tuple[datetime, datetime]]) -> ColumnElement[bool]:
+    if not windows:
+        return false()
+    return or_(*(and_(column >= start, column < end) for start, end in windows))
+
+
+def key_value(dim: Dimension, value: object) -> object:
+    """Normalise what the drivers return for a key column."""
+    if value is None:
+        return None
+    if dim is Dimension.STREAM:
+        return bool(value)
+    if dim is Dimension.STATUS_CODE:
+        return int(value)  # type: ignore[call-overload]
+    return str(value)
+
+
+def _num(value: object) -> int:
+    return int(value or 0)  # type: ignore[call-overload]
+
+
+def _flt(value: object) -> float:
+    return float(value or 0.0)  # type: ignore[arg-type]
+
+
+async def raw_cells(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    flt: Filter,
+    dims: Sequence[Dimension],
+    edges: Sequence[datetime],
+    windows: Sequence[tuple[datetime, datetime]],
+    histograms: bool,
+) -> dict[tuple[int, Key], Measures]:
+    """Cells of the raw rows with created_at in `windows` (inside [edges[0], edges[-1]))."""
+    if not windows:
+        return {}
+    base_where = [usage_in_scope(scope), in_windows(Usage.created_at, windows), *filter_conditions(flt)]
+    b = bucket_index(Usage.created_at, edges, 0, len(edges) - 1).label("b")
+    keys = [dimension_expr(d).label(f"d{i}") for i, d in enumerate(dims)]
+    join = needs_provider_join(dims, flt)
+
+    inner = select(
+        b, *keys,
+        case((is_error(), 1), else_=0).label("err"),
+        Usage.input_tokens, Usage.output_tokens, Usage.cache_creation_input_tokens,
+        Usage.cache_read_input_tokens, Usage.total_cost_usd, Usage.actual_total_cost_usd,
+        Usage.cache_creation_cost_usd, Usage.cache_read_cost_usd,
+        Usage.response_time_ms, Usage.first_byte_time_ms,
+    ).where(*base_where)
+    if join:
+        inner = _joined_provider(inner)
+    sub = inner.subquery("u")
+    group_cols = [sub.c.b, *(sub.c[f"d{i}"] for i in range(len(dims)))]
+    stmt = select(
+        *group_cols,
+        func.count(),
+        func.sum(sub.c.err),
+        func.sum(sub.c.input_tokens), func.sum(sub.c.output_tokens),
+        func.sum(sub.c.cache_creation_input_tokens), func.sum(sub.c.cache_read_input_tokens),
+        func.sum(sub.c.total_cost_usd), func.sum(sub.c.actual_total_cost_usd),
+        func.sum(sub.c.cache_creation_cost_usd), func.sum(sub.c.cache_read_cost_usd),
+        func.count(sub.c.response_time_ms), func.sum(sub.c.response_time_ms), func.max(sub.c.response_time_ms),
+        func.count(sub.c.first_byte_time_ms), func.sum(sub.c.first_byte_time_ms),
+        func.max(sub.c.first_byte_time_ms),
+    ).group_by(*group_cols)
+
+    n = len(dims)
+    cells: dict[tuple[int, Key], Measures] = {}
+    for row in await session.execute(stmt):
+        key = tuple(key_value(d, row[1 + i]) for i, d in enumerate(dims))
+        v = row[1 + n:]
+        m = Measures(
+            requests=_num(v[0]), error_requests=_num(v[1]), input_tokens=_num(v[2]), output_tokens=_num(v[3]),
+            cache_creation_tokens=_num(v[4]), cache_read_tokens=_num(v[5]), cost=_flt(v[6]),
+            actual_cost=_flt(v[7]), cache_creation_cost=_flt(v[8]), cache_read_cost=_flt(v[9]),
+        )
+        m.response.add_sums(_num(v[10]), _flt(v[11]), None if v[12] is None else float(v[12]))
+        m.first_byte.add_sums(_num(v[13]), _flt(v[14]), None if v[15] is None else float(v[15]))
+        cell = cells.setdefault((int(row[0]), key), Measures())
+        cell.add(m)
+
+    if histograms:
+        parts = []
+        for kind, column in ((0, sub.c.response_time_ms), (1, sub.c.first_byte_time_ms)):
+            parts.append(
+                select(literal_column(str(kind)).label("kind"), *group_cols, column.label("v"), func.count().label("n"))
+                .where(column.is_not(None))
+                .group_by(*group_cols, column)
+            )
+        for row in await session.execute(union_all(*parts)):
+            key = tuple(key_value(d, row[2 + i]) for i, d in enumerate(dims))
+            cell = cells.setdefault((int(row[1]), key), Measures())
+            latency = cell.response if int(row[0]) == 0 else cell.first_byte
+            latency.add_buckets({bucket_of(int(row[2 + n])): int(row[3 + n])})
+    return cells
+
+
+async def report_cells(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    flt: Filter,
+    dims: Sequence[Dimension],
+    edges: Sequence[datetime],
+    histograms: bool,
+    now: datetime,
+) -> dict[tuple[int, Key], Measures]:
+    """Every cell of a report over [edges[0], edges[-1])."""
+    return await raw_cells(
+        session, scope=scope, flt=flt, dims=dims, edges=edges, windows=[(edges[0], edges[-1])],
+        histograms=histograms,
+    )
+
+
+__all__ = [
+    "report_cells","bucket_index", "dimension_expr", "filter_conditions", "key_value", "provider_key", "raw_cells"]

@@ -1,0 +1,138 @@
+"""The `usage` report: arguments checked against the contract, the scope applied, cells read
+(hourly rollups where they cover, raw rows for the rest) and added up by the pure core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
+
+from ..core.analytics import (
+    Dimension,
+    Filter,
+    Granularity,
+    RangeError,
+    Report,
+    UsageOrder,
+    bucket_edges,
+    build_report,
+    check_buckets,
+    check_limit,
+    check_range,
+    day_start,
+)
+from ..core.scope import Scope, UserScope
+from ..db.queries.usage_report import report_cells
+from .context import Context
+from .errors import BadUserInput, Forbidden
+
+UTC = timezone.utc
+PERCENTILE_FIELDS = frozenset({"p50", "p90", "p95", "p99"})
+
+
+@dataclass(frozen=True, slots=True)
+class RangeArgs:
+    start: datetime | None = None
+    end: datetime | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+def zone_of(name: str | None, default: str) -> tuple[str, ZoneInfo]:
+    tz_name = default if name is None else name
+    try:
+        if not tz_name or len(tz_name) > 64 or not tz_name.isprintable():
+            raise ValueError(tz_name)
+        return tz_name, ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise BadUserInput(f"Unknown time zone: {tz_name[:64]!r} (an IANA name)", argumentName="timeZone") from None
+
+
+def _aware(value: datetime) -> datetime:
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def resolve_range(r: RangeArgs, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) in UTC from exactly one of from/startDate and at most one of to/endDate."""
+    if (r.start is None) == (r.start_date is None):
+        raise BadUserInput("range needs exactly one of `from` and `startDate`", argumentName="range")
+    if r.end is not None and r.end_date is not None:
+        raise BadUserInput("range takes at most one of `to` and `endDate`", argumentName="range")
+    start = _aware(r.start) if r.start is not None else day_start(r.start_date, tz)  # type: ignore[arg-type]
+    if r.end is not None:
+        end = _aware(r.end)
+    elif r.end_date is not None:
+        end = day_start(r.end_date + timedelta(days=1), tz)
+    elif r.start_date is not None:
+        end = day_start(now.astimezone(tz).date() + timedelta(days=1), tz)  # endDate defaults to today
+    else:
+        end = now
+    return start, end
+
+
+def selected_deep(info: Info) -> set[str]:
+    """Every field name selected anywhere below the current field."""
+    names: set[str] = set()
+
+    def walk(selections: Iterable[Selection]) -> None:
+        for s in selections:
+            if isinstance(s, SelectedField):
+                names.add(s.name)
+            walk(s.selections)
+
+    for f in info.selected_fields:
+        walk(f.selections)
+    return names
+
+
+def scoped_filter(ctx: Context, scope: Scope, flt: Filter) -> Filter:
+    """A user viewer naming anyone else in `userIds` is refused; in a user scope, the
+    scope's own condition makes other users' keys and ids match nothing."""
+    viewer = ctx.require_viewer()
+    if flt.user_ids is not None and not viewer.is_admin and any(u != viewer.id for u in flt.user_ids):
+        raise Forbidden("You may only read your own statistics")
+    if isinstance(scope, UserScope) and flt.user_ids is not None:
+        return replace(flt, user_ids=tuple(u for u in flt.user_ids if u == scope.user_id))
+    return flt
+
+
+async def usage_report(
+    ctx: Context,
+    *,
+    scope: Scope,
+    range_args: RangeArgs,
+    granularity: Granularity | None,
+    dims: Sequence[Dimension],
+    flt: Filter,
+    time_zone: str | None,
+    order: UsageOrder,
+    limit: int,
+    histograms: bool,
+) -> Report:
+    tz_name, tz = zone_of(time_zone, ctx.calendar.tz_name)
+    try:
+        check_limit(limit)
+        start, end = resolve_range(range_args, tz, ctx.calendar.now())
+        check_range(start, end, granularity)
+        edges = bucket_edges(start, end, granularity, tz) if granularity is not None else [start, end]
+        check_buckets(edges)
+    except RangeError as exc:
+        raise BadUserInput(str(exc), argumentName=exc.argument) from None
+    flt = scoped_filter(ctx, scope, flt)
+    dims = tuple(dict.fromkeys(dims))  # a dimension named twice groups once
+    async with ctx.sessions() as session:
+        cells = await report_cells(
+            session, scope=scope, flt=flt, dims=dims, edges=edges, histograms=histograms,
+            now=ctx.calendar.now(),
+        )
+    return build_report(
+        ((b, k, m) for (b, k), m in cells.items()),
+        edges=edges, time_zone=tz_name, granularity=granularity, dimensions=dims, order=order, limit=limit,
+    )
+
+
+__all__ = ["PERCENTILE_FIELDS", "RangeArgs", "resolve_range", "selected_deep", "usage_report", "zone_of"]
