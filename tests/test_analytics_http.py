@@ -7,7 +7,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import delete, func, select
 
+from statsgraph.core.calendar import BusinessCalendar
+from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers
+from statsgraph.db.engine import make_engine
+from statsgraph.db.rollup_hourly import roll_up_hours
+from statsgraph.db.rollup_tables import ROLLUP_TABLES, RollupHour
 from tests import reference_analytics as ref
 from tests.conftest import (
     Api,
@@ -32,6 +38,32 @@ async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     url = fresh_database_url(request.param, request, tmp_path_factory)
     ds = await load_dataset(url, now=NOW, tz=TZ)
     return url, ds
+
+
+# never: no rollup; complete: every closed hour the aggregator may roll up; midday: rolled up to
+# the middle of today's business day, the rest of today raw.
+STATES = ("never", "complete", "midday")
+
+
+async def set_rollups(url: str, state: str) -> int:
+    """Put the hourly rollups in a state; the number of rolled-up hours."""
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        serialise_sqlite_writers(engine)
+    try:
+        async with engine.begin() as conn:
+            for table in reversed(ROLLUP_TABLES):
+                await conn.execute(delete(table))
+        if state == "complete":
+            await aggregate(engine, calendar=BusinessCalendar(TZ, clock=lambda: NOW))
+        elif state == "midday":
+            noon = local_day_start(today(TZ), TZ) + timedelta(hours=12, minutes=7)
+            async with engine.connect() as conn:
+                await roll_up_hours(conn, now=noon)
+        async with engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(RollupHour))).scalar() or 0)
+    finally:
+        await engine.dispose()
 
 
 def local_day_start(day: date, tz: str) -> datetime:
@@ -135,8 +167,11 @@ def cases(ds) -> list[Case]:  # noqa: ANN001
     return out
 
 
-async def test_admin_answers_match_the_reference(world) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("state", STATES)
+async def test_admin_answers_match_the_reference(world, state: str) -> None:  # noqa: ANN001
     url, ds = world
+    hours = await set_rollups(url, state)
+    assert (hours > 1000) == (state != "never"), hours
     settings = settings_for(url, tz=TZ)
     async with app_client(settings, NOW) as client:
         api = Api(client, token_for(live_admin(ds).id, settings))
@@ -144,8 +179,10 @@ async def test_admin_answers_match_the_reference(world) -> None:  # noqa: ANN001
             await check(api, ds, case, scope_user=None, arg_user=None, operator=True)
 
 
-async def test_admin_as_user_and_user_match_the_reference(world) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("state", ["complete", "never"])
+async def test_admin_as_user_and_user_match_the_reference(world, state: str) -> None:  # noqa: ANN001
     url, ds = world
+    await set_rollups(url, state)
     settings = settings_for(url, tz=TZ)
     alice = next(u for u in ds.users if u.username == "alice")
     t = today(TZ)

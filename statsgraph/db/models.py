@@ -283,3 +283,6 @@ __all__ = [
     "Usage",
     "User",
 ]
+
+# statsgraph's hourly rollups live in their own module; importing it registers them with Base.
+from . import rollup_tables as _rollup_tables  # noqa: E402, F401

@@ -26,7 +26,7 @@ from ..core.analytics import (
     day_start,
 )
 from ..core.scope import Scope, UserScope
-from ..db.queries.usage_report import report_cells
+from ..db.queries.usage_cells import report_cells
 from .context import Context
 from .errors import BadUserInput, Forbidden
 
@@ -127,7 +127,6 @@ async def usage_report(
     async with ctx.sessions() as session:
         cells = await report_cells(
             session, scope=scope, flt=flt, dims=dims, edges=edges, histograms=histograms,
-            now=ctx.calendar.now(),
         )
     return build_report(
         ((b, k, m) for (b, k), m in cells.items()),

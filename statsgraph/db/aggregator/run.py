@@ -21,6 +21,7 @@ from ...core.calendar import BusinessCalendar, iter_days
 from ..models import OwnUserDaily, StatsDaily, Usage
 from ..own_tables import OWN_TABLE_NAMES, own_tables_present
 from ..queries.coverage import aligned_days
+from ..rollup_hourly import roll_up_hours
 from .rows import write_days
 from .summary import write_summary
 
@@ -118,6 +119,7 @@ async def _run(
             async with AsyncSession(bind=conn) as session:
                 await write_summary(session, calendar)
                 await session.commit()
+            await roll_up_hours(conn, now=calendar.now())
         finally:
             if is_pg:
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})

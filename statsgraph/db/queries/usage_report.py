@@ -32,7 +32,7 @@ def provider_key() -> ColumnElement[Any]:
     return func.coalesce(Usage.provider_id, _OwnerByName.id)
 
 
-def _joined_provider(stmt: Any) -> Any:
+def provider_join(stmt: Any) -> Any:
     return stmt.outerjoin(
         _OwnerByName, and_(Usage.provider_id.is_(None), _OwnerByName.name == Usage.provider_name)
     )
@@ -146,7 +146,7 @@ async def raw_cells(
         Usage.response_time_ms, Usage.first_byte_time_ms,
     ).where(*base_where)
     if join:
-        inner = _joined_provider(inner)
+        inner = provider_join(inner)
     sub = inner.subquery("u")
     group_cols = [sub.c.b, *(sub.c[f"d{i}"] for i in range(len(dims)))]
     stmt = select(
@@ -193,22 +193,7 @@ async def raw_cells(
     return cells
 
 
-async def report_cells(
-    session: AsyncSession,
-    *,
-    scope: Scope,
-    flt: Filter,
-    dims: Sequence[Dimension],
-    edges: Sequence[datetime],
-    histograms: bool,
-    now: datetime,
-) -> dict[tuple[int, Key], Measures]:
-    """Every cell of a report over [edges[0], edges[-1])."""
-    return await raw_cells(
-        session, scope=scope, flt=flt, dims=dims, edges=edges, windows=[(edges[0], edges[-1])],
-        histograms=histograms,
-    )
-
-
 __all__ = [
-    "report_cells","bucket_index", "dimension_expr", "filter_conditions", "key_value", "provider_key", "raw_cells"]
+    "bucket_index", "dimension_expr", "filter_conditions", "in_windows", "key_value", "needs_provider_join",
+    "provider_join", "provider_key", "raw_cells",
+]
