@@ -63,6 +63,7 @@ class Context(BaseContext):
         auth_error: str | None = None,
         request_id: str = "",
         own_tables: OwnTablesState | None = None,
+        cursor_key: bytes = b"",
     ) -> None:
         super().__init__()
         self.ttls = ttls
@@ -74,6 +75,8 @@ class Context(BaseContext):
         self.request_id = request_id
         self.loaders = Loaders(sessions, calendar, own_tables)
         self.freshness = Freshness()
+        # Signs the request log's cursors; derived from the server's secret.
+        self.cursor_key = cursor_key
 
     def require_viewer(self) -> Viewer:
         if self.viewer is None and self.auth_error == UNAVAILABLE:

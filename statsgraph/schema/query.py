@@ -6,14 +6,14 @@ import strawberry
 from strawberry.types import Info
 
 from ..core import analytics as core_analytics
-from ..resolvers import activity, analytics, daily
+from ..resolvers import activity, analytics, daily, request_log
 from ..resolvers.cache import FieldCache
 from ..resolvers.context import Context
 from .analytics import Dimension, Granularity, TimeRange, UsageFilter, UsageOrder, UsageReport
 from .common import ViewerType
 from .daily import DailyStatsReport
 from .dashboard import DashboardStats
-from .requests import ProviderStatus, RecentRequest
+from .requests import ProviderStatus, RecentRequest, RequestConnection
 
 Ctx = Info[Context, None]
 
@@ -89,6 +89,32 @@ class Query:
             histograms=bool(analytics.selected_deep(info) & analytics.PERCENTILE_FIELDS),
         )
         return UsageReport.of(report)
+
+    @strawberry.field(
+        description=(
+            "The request log of the scope, newest first (created_at, then id): `first` (1..100) requests "
+            "after the cursor `after`. Cursors are opaque, stay valid while requests arrive, and belong "
+            "to the query (scope, filter, range) that returned them."
+        )
+    )
+    async def requests(
+        self,
+        info: Ctx,
+        first: int = 20,
+        after: str | None = None,
+        filter: UsageFilter | None = None,  # noqa: A002
+        range: TimeRange | None = None,  # noqa: A002
+        user_id: strawberry.ID | None = None,
+    ) -> RequestConnection:
+        scope = await info.context.decide_scope(user_id)
+        page = await request_log.request_log(
+            info.context, scope=scope, first=first, after=after,
+            flt=filter.to_core() if filter is not None else core_analytics.NO_FILTER,
+            range_args=None if range is None else analytics.RangeArgs(
+                range.from_, range.to, range.start_date, range.end_date
+            ),
+        )
+        return RequestConnection.of(page)
 
 
 __all__ = ["Query"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,8 @@ log = logging.getLogger("statsgraph.server")
 
 def context_getter(settings: Settings, rt: Runtime) -> Callable[[Request, Response], Awaitable[Context]]:
     """The `context_getter` of the GraphQL router (and the legacy endpoints)."""
+
+    cursor_key = hashlib.sha256(b"statsgraph cursor|" + settings.jwt_secret_key.encode()).digest()
 
     async def get_context(request: Request, response: Response) -> Context:
         supplied = request.headers.get("x-request-id", "")
@@ -57,6 +60,7 @@ def context_getter(settings: Settings, rt: Runtime) -> Callable[[Request, Respon
             auth_error=auth_error,
             request_id=request_id,
             own_tables=rt.own_tables,
+            cursor_key=cursor_key,
         )
         return ctx
 
