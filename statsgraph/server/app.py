@@ -24,6 +24,7 @@ from ..resolvers.cache import RedisCache
 from ..schema import build_schema
 from ..web import install_pages
 from .body_limit import BodyLimit
+from .export import make_export_router
 from .http_cache import CacheHints
 from .index_check import missing_index_names, warn_missing_indexes
 from .legacy import make_legacy_router
@@ -38,7 +39,9 @@ log = logging.getLogger("statsgraph.server")
 
 # The tables statsgraph reads that Aether itself creates (statsgraph's own tables excluded:
 # figures stay exact without them).
-AETHER_TABLES = tuple(t for t in Base.metadata.tables if t not in OWN_TABLE_NAMES)
+AETHER_TABLES = tuple(
+    t for t in Base.metadata.tables if t not in OWN_TABLE_NAMES and not t.startswith("statsgraph_")
+)
 STARTUP_CHECK_SECONDS = 5.0
 
 
@@ -137,6 +140,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 
     app.include_router(router, prefix="/graphql")
     app.include_router(make_legacy_router(schema, get_context))
+    app.include_router(make_export_router(schema, get_context))
     install_pages(app)
 
     @app.get("/healthz")
