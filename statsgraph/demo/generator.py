@@ -355,6 +355,8 @@ class _Traffic:
             "response_time_ms": latency,
             "status": status,
             "created_at": datetime.fromtimestamp(ts, UTC),
+            "api_format": _api_format(model.name),
+            "first_byte_time_ms": _first_byte(request_id, latency) if is_stream else None,
         }
         return row, candidates
 
@@ -523,6 +525,23 @@ def _quota(rng: random.Random, profile: _Profile) -> float | None:
     headroom = rng.choice((1.05, 1.3, 1.6, 2.5, 4.0))
     step = 50.0 if profile.spent * headroom > 100 else 5.0
     return max(step, math.ceil(profile.spent * headroom / step) * step)
+
+
+def _api_format(model: str) -> str:
+    """The wire format clients speak for a model family."""
+    if model.startswith("claude"):
+        return "claude"
+    if model.startswith("gemini"):
+        return "gemini"
+    return "openai"
+
+
+def _first_byte(request_id: str, latency: int | None) -> int | None:
+    # Drawn from the request id rather than the generator, so every other column stays as it was.
+    if latency is None:
+        return None
+    share = 0.04 + 0.5 * (int(request_id[-6:], 16) / 0xFFFFFF)
+    return max(1, int(latency * share))
 
 
 __all__ = ["DemoSummary", "generate_demo"]
