@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from statsgraph.db.engine import count_statements
+from statsgraph.db.engine import count_statements, make_engine
+from statsgraph.db.rollup_hourly import roll_up_hours
 from tests.conftest import (
     Api,
     app_client,
@@ -102,8 +103,14 @@ REFS_DOC = """query ($range: TimeRange!, $g: Granularity, $by: [Dimension!]!, $l
 }"""
 
 
-async def test_statements_do_not_grow_with_buckets_or_groups(world) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("rolled_up", [False, True])
+async def test_statements_do_not_grow_with_buckets_or_groups(world, rolled_up: bool) -> None:  # noqa: ANN001
     url, ds = world
+    if rolled_up:
+        engine = make_engine(url)
+        async with engine.connect() as conn:
+            await roll_up_hours(conn, now=NOW)
+        await engine.dispose()
     settings = settings_for(url, tz=TZ)
     by = ["PROVIDER", "API_KEY", "USER", "MODEL"]
     shapes = [
@@ -120,5 +127,6 @@ async def test_statements_do_not_grow_with_buckets_or_groups(world) -> None:  # 
                 got = await api.query(REFS_DOC, {"range": rng, "g": g, "by": by, "limit": limit})
             assert got["usage"]["groups"]
             counts.add(counter.count)
-    # auth, the sums, the histograms, then one statement per kind of reference
-    assert counts == {1 + 2 + 3}, counts
+    # auth, the rolled-up hours, raw sums and histograms (and the rollups' when there are some),
+    # then one statement per kind of reference
+    assert counts == {1 + 1 + 2 + (2 if rolled_up else 0) + 3}, counts
