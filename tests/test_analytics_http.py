@@ -26,7 +26,7 @@ from tests.conftest import (
     token_for,
     utc,
 )
-from tests.test_figures_http import assert_same
+from tests.documents import assert_same
 
 NOW = utc(2026, 3, 10, 15, 30)  # New York changed to summer time on 2026-03-08
 TZ = "Asia/Shanghai"
@@ -167,6 +167,7 @@ def cases(ds) -> list[Case]:  # noqa: ANN001
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("state", STATES)
 async def test_admin_answers_match_the_reference(world, state: str) -> None:  # noqa: ANN001
     url, ds = world
