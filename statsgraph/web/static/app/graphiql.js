@@ -1,4 +1,4 @@
-"use strict";(()=>{var o=[{name:"AdminDashboard",document:`# The admin home page: all-time stat cards with today's change against yesterday, this month's
+"use strict";(()=>{var r=[{name:"AdminDashboard",document:`# The admin home page: all-time stat cards with today's change against yesterday, this month's
 # cost and cache panels, system health, key and user counts, and the last week's table and charts.
 query AdminDashboard {
   dashboardStats {
@@ -67,6 +67,115 @@ query AdminDashboard {
       modelBreakdown {
         model
         cost
+      }
+    }
+  }
+}
+`},{name:"Analytics",document:`# The analytics page: a range, a granularity and a breakdown chosen by the operator; the cards
+# show the range's totals, the chart one series per top group and bucket, the table the groups.
+query Analytics(
+  $range: TimeRange!
+  $granularity: Granularity
+  $groupBy: [Dimension!]! = []
+  $filter: UsageFilter
+  $timeZone: String
+  $orderBy: UsageOrder! = COST_DESC
+  $limit: Int! = 10
+  $userId: ID
+) {
+  usage(
+    range: $range
+    granularity: $granularity
+    groupBy: $groupBy
+    filter: $filter
+    timeZone: $timeZone
+    orderBy: $orderBy
+    limit: $limit
+    userId: $userId
+  ) {
+    from
+    to
+    timeZone
+    granularity
+    totals {
+      requests
+      errorRequests
+      errorRate
+      totalTokens
+      cacheHitRate
+      cost
+      responseTime {
+        count
+        mean
+        p50
+        p99
+      }
+      firstByteTime {
+        p50
+        p99
+      }
+    }
+    groups {
+      isOther
+      key {
+        model
+        provider {
+          id
+          displayName
+        }
+        apiKey {
+          id
+          name
+        }
+        user {
+          id
+          username
+        }
+        apiFormat
+        isStream
+        outcome
+        statusCode
+      }
+      measures {
+        requests
+        errorRequests
+        totalTokens
+        cost
+        responseTime {
+          p50
+          p99
+        }
+      }
+    }
+    buckets {
+      start
+      end
+      totals {
+        requests
+        cost
+      }
+      groups {
+        isOther
+        key {
+          model
+          provider {
+            id
+          }
+          apiKey {
+            id
+          }
+          user {
+            id
+          }
+          apiFormat
+          isStream
+          outcome
+          statusCode
+        }
+        measures {
+          requests
+          cost
+        }
       }
     }
   }
@@ -193,4 +302,4 @@ query Viewer {
     role
   }
 }
-`}];var a="statsgraph.token";function r(){try{return sessionStorage.getItem(a)??""}catch{return""}}function c(e){try{e?sessionStorage.setItem(a,e):sessionStorage.removeItem(a)}catch{}}var i={DailyChart:{days:30}},n=document.getElementById("token");n.value=r();n.addEventListener("input",()=>c(n.value.trim()));async function u(e,l){let t={"Content-Type":"application/json",Accept:"application/json"},s=n.value.trim();return s&&(t.Authorization=`Bearer ${s}`),Object.assign(t,l?.headers??{}),(await fetch("/graphql",{method:"POST",headers:t,body:JSON.stringify(e),credentials:"same-origin"})).json()}var h=o.map(e=>({query:e.document,variables:i[e.name]?JSON.stringify(i[e.name],null,2):void 0})),d=document.getElementById("graphiql");d&&ReactDOM.createRoot(d).render(React.createElement(GraphiQL,{fetcher:u,defaultTabs:h,defaultEditorToolsVisibility:!0,shouldPersistHeaders:!1,isHeadersEditorEnabled:!0}));})();
+`}];var a="statsgraph.token";function o(){try{return sessionStorage.getItem(a)??""}catch{return""}}function i(n){try{n?sessionStorage.setItem(a,n):sessionStorage.removeItem(a)}catch{}}var c={DailyChart:{days:30}},e=document.getElementById("token");e.value=o();e.addEventListener("input",()=>i(e.value.trim()));async function l(n,u){let t={"Content-Type":"application/json",Accept:"application/json"},s=e.value.trim();return s&&(t.Authorization=`Bearer ${s}`),Object.assign(t,u?.headers??{}),(await fetch("/graphql",{method:"POST",headers:t,body:JSON.stringify(n),credentials:"same-origin"})).json()}var m=r.map(n=>({query:n.document,variables:c[n.name]?JSON.stringify(c[n.name],null,2):void 0})),d=document.getElementById("graphiql");d&&ReactDOM.createRoot(d).render(React.createElement(GraphiQL,{fetcher:l,defaultTabs:m,defaultEditorToolsVisibility:!0,shouldPersistHeaders:!1,isHeadersEditorEnabled:!0}));})();
