@@ -10,7 +10,7 @@ from ..db.models import Provider, Usage, User
 from ..db.queries import entities, traffic
 from .context import Context
 from .errors import BadUserInput
-from .loaders import ProviderCountKey, ProviderKey
+from .entity_loaders import ProviderCountKey, ProviderKey
 
 MAX_LIMIT = 100
 
