@@ -57,6 +57,8 @@ def make_runtime(settings: Settings, *, clock: Callable[[], datetime] | None = N
             settings.redis_url,
             socket_timeout=settings.redis_socket_timeout,
             breaker_seconds=settings.redis_breaker_seconds,
+            max_connections=settings.redis_max_connections,
+            auth_connections=settings.redis_auth_connections,
         )
     else:
         shared = MemoryCache(settings.cache_max_entries)

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     cache_max_entries: int = Field(default=10_000, ge=1)
     redis_socket_timeout: float = 0.25
     redis_breaker_seconds: float = 15.0
+    # Connections per process to Redis: the field cache's pool, and the logout list's own.
+    redis_max_connections: int = Field(default=64, ge=1)
+    redis_auth_connections: int = Field(default=8, ge=1)
 
     # Limits on what one request may cost.
     max_query_depth: int = 10
