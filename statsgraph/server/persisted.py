@@ -76,6 +76,16 @@ class PersistedQueryRouter(GraphQLRouter):
                 headers={"Cache-Control": "no-store"},
             )
 
+    def decode_json(self, data: str | bytes) -> object:
+        # Bodies and GET variables: a document nested too deep for the decoder, a number past
+        # Python's integer-string limit, or anything else that is not JSON is the client's error.
+        try:
+            return json.loads(data)
+        except (RecursionError, ValueError) as exc:
+            raise PersistedQueryError(
+                "BAD_REQUEST", f"The request is not acceptable JSON ({_why(exc)})", status=400
+            ) from exc
+
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET that carries only a persisted-query hash is an operation, not a browser.
         return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
@@ -131,6 +141,14 @@ class PersistedQueryRouter(GraphQLRouter):
                 "This server only runs the persisted operations of its manifest; "
                 "send extensions.persistedQuery.sha256Hash of one of them.",
             )
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deep"
+    if isinstance(exc, json.JSONDecodeError):
+        return "malformed"
+    return "a number too large"
 
 
 __all__ = ["PersistedQueryRouter", "build_manifest", "load_manifest", "sha256_hex"]
