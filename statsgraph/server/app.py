@@ -75,6 +75,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
         introspection=settings.introspection,
+        max_cost=settings.max_query_cost,
         extra_extensions=[CacheHints, metrics.extension()],
     )
     router = PersistedQueryRouter(
