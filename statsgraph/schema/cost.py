@@ -57,7 +57,7 @@ OBJECT = 1.0
 # How many models a day or a period is expected to hold, for the per-model lists.
 MODELS_PER_DAY = 12
 MODELS_PER_PERIOD = 20
-DEFAULT_MAX_QUERY_COST = 50_000
+DEFAULT_MAX_QUERY_COST = 25_000
 
 
 def _int(value: Any, default: int, cap: int) -> int:
@@ -97,8 +97,8 @@ RULES: dict[str, Rule] = {
     "DashboardStats.systemHealth": Rule(cost=10),
     "DashboardStats.quota": Rule(cost=10),
     "Query.recentRequests": Rule(cost=10, size=arg("limit", default=10, cap=100)),
-    "RecentRequest.user": Rule(cost=2),
-    "RecentRequest.provider": Rule(cost=2),
+    "RecentRequest.user": Rule(cost=5),
+    "RecentRequest.provider": Rule(cost=5),
     "Query.providerStatus": Rule(cost=10, size=arg("limit", default=10, cap=100)),
     "Query.dailyStats": Rule(cost=2),
     "DailyStatsReport.days": Rule(cost=10, size=parent_arg("days", default=7, cap=366)),

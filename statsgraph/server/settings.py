@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     max_tokens: int = 2_000
     max_body_bytes: int = 64 * 1024
     # What one document may cost (statsgraph/schema/cost.py); more is QUERY_TOO_EXPENSIVE.
-    max_query_cost: int = Field(default=50_000, ge=1)
+    max_query_cost: int = Field(default=25_000, ge=1)
     introspection: bool = True
     cors_origins: list[str] = Field(default_factory=list)
 
