@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # bounded by this ceiling.
     ttl_closed_max: int = 3600
     cache_max_entries: int = Field(default=10_000, ge=1)
+    # In-process cache (no REDIS_URL): its bound in bytes, and the largest field value kept.
+    cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    cache_max_value_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     redis_socket_timeout: float = 0.25
     redis_breaker_seconds: float = 15.0
     # Connections per process to Redis: the field cache's pool, and the logout list's own.

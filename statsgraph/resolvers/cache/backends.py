@@ -41,8 +41,11 @@ class SharedCache(Protocol):
 class MemoryCache:
     name = "memory"
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(self, max_entries: int = 10_000, max_bytes: int = 64 * 1024 * 1024) -> None:
+        # Bounded by entries and by bytes: a few large values cannot grow the process either.
         self._max = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
 
     async def get(self, key: str) -> bytes | None:
@@ -51,16 +54,29 @@ class MemoryCache:
             return None
         expires, value = item
         if expires <= time.monotonic():
-            self._data.pop(key, None)
+            self._drop(key)
             return None
         self._data.move_to_end(key)
         return value
 
+    def _drop(self, key: str) -> None:
+        item = self._data.pop(key, None)
+        if item is not None:
+            self._bytes -= len(item[1])
+
     async def set(self, key: str, value: bytes, ttl: float) -> None:
+        if len(value) > self._max_bytes:
+            return
+        self._drop(key)
         self._data[key] = (time.monotonic() + ttl, value)
-        self._data.move_to_end(key)
-        while len(self._data) > self._max:
-            self._data.popitem(last=False)
+        self._bytes += len(value)
+        while len(self._data) > self._max or self._bytes > self._max_bytes:
+            _key, (_exp, old) = self._data.popitem(last=False)
+            self._bytes -= len(old)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
 
     async def exists(self, key: str) -> bool:
         return await self.get(key) is not None
@@ -77,6 +93,7 @@ class MemoryCache:
 
     def clear(self) -> None:
         self._data.clear()
+        self._bytes = 0
 
 
 class RedisCache:
