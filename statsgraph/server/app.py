@@ -129,7 +129,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         return await call_next(request)
 
     # Added after the counter and before CORS: refusals still carry the CORS headers.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, read_timeout=settings.body_read_timeout_seconds)
 
     if settings.cors_origins:
         app.add_middleware(

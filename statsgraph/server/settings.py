@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 2_000
     max_body_bytes: int = 64 * 1024
+    # Slow clients: the whole request body must arrive within this (else 408); idle keep-alive
+    # connections close after the second; shutdown waits at most the third for open requests.
+    body_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1)
+    shutdown_timeout_seconds: int = Field(default=10, ge=1)
     # What one document may cost (statsgraph/schema/cost.py); more is QUERY_TOO_EXPENSIVE.
     max_query_cost: int = Field(default=25_000, ge=1)
     introspection: bool = True
