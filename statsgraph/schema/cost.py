@@ -57,7 +57,7 @@ OBJECT = 1.0
 # How many models a day or a period is expected to hold, for the per-model lists.
 MODELS_PER_DAY = 12
 MODELS_PER_PERIOD = 20
-DEFAULT_MAX_QUERY_COST = 25_000
+DEFAULT_MAX_QUERY_COST = 30_000
 
 
 def _int(value: Any, default: int, cap: int) -> int:

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Connections per process (PostgreSQL): pool size and extra connections under bursts.
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
+    # Sessions one request may hold at once, so that one document cannot take the whole pool.
+    db_sessions_per_request: int = Field(default=4, ge=1)
     jwt_secret_key: str = ""
     jwt_algorithm: str = "HS256"
     app_timezone: str = "Asia/Shanghai"
@@ -77,7 +79,7 @@ class Settings(BaseSettings):
     keep_alive_timeout_seconds: int = Field(default=5, ge=1)
     shutdown_timeout_seconds: int = Field(default=10, ge=1)
     # What one document may cost (statsgraph/schema/cost.py); more is QUERY_TOO_EXPENSIVE.
-    max_query_cost: int = Field(default=25_000, ge=1)
+    max_query_cost: int = Field(default=30_000, ge=1)
     introspection: bool = True
     cors_origins: list[str] = Field(default_factory=list)
 
