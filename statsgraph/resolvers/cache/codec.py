@@ -66,7 +66,9 @@ class Rebuilder:
     def __init__(self, field_type: Any, where: str) -> None:
         self._build = self._for(field_type, where)
 
-    def __call__(self, data: Any, scope: Scope) -> Any:
+    def __call__(self, data: Any, scope: Scope | None = None) -> Any:
+        """`scope` is the request's, given to every rebuilt object that holds one (a value
+        for such a type cannot be rebuilt without it)."""
         return self._build(data, scope)
 
     def _for(self, t: Any, where: str):  # noqa: ANN202, C901
@@ -97,6 +99,8 @@ class Rebuilder:
                     raise TypeError("expected an object with exactly the type's fields")
                 kwargs = {n: rebuild(d[n], s) for n, rebuild in fields.items()}
                 if SCOPE_FIELD in names:
+                    if s is None:
+                        raise TypeError(f"{where}: rebuilding a scoped object needs the request's scope")
                     kwargs[SCOPE_FIELD] = s
                 return t(**kwargs)
 
