@@ -46,13 +46,16 @@ MAX_DAYS = 366
 
 # The parser's and validator's (limits included) verdicts on the document itself.
 DOCUMENT_CODES = {"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"}
-CLIENT_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "SERVICE_UNAVAILABLE"} | DOCUMENT_CODES
+CLIENT_CODES = {
+    "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "SERVICE_UNAVAILABLE", "QUERY_TOO_EXPENSIVE",
+} | DOCUMENT_CODES
 # Answered by the HTTP layer before any operation runs (body limit, persisted queries).
 TRANSPORT_CODES = CLIENT_CODES | {"BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_REQUIRED"}
 # Fragments that only the server's insides could put into a message: SQL, drivers, source paths.
 LEAK_MARKERS_EXACT = ("SELECT ", "FROM usage", "/work/", ".py", "Traceback")
 LEAK_MARKERS_ANY_CASE = ("sqlite", "asyncpg", "sqlalchemy", "psycopg")
-ADMIN_ONLY = {"users", "systemHealth"}
+# Refused to a user viewer: admin-only fields and the operator figures.
+ADMIN_ONLY = {"users", "systemHealth", "actualCost", "costSavings"}
 
 # Example counts keep the whole module well under a minute on two cores.
 # Deterministic by default, so a run (CI's included) passes or fails on its own merits;
@@ -321,8 +324,11 @@ def check_scope(world: World, caller: Caller, query: str, body: dict[str, Any]) 
     errors = body.get("errors") or []
     data = body.get("data")
     codes = {(e.get("extensions") or {}).get("code") for e in errors}
-    if None in codes:
+    if None in codes or codes & DOCUMENT_CODES:
         return  # never executed (a limiter refused the document): checked by check_envelope
+    if "QUERY_TOO_EXPENSIVE" in codes:
+        assert data is None and codes == {"QUERY_TOO_EXPENSIVE"}, body  # priced out: nothing ran
+        return
     calls = root_calls(query)
 
     if caller.kind == "refused":
@@ -340,11 +346,11 @@ def check_scope(world: World, caller: Caller, query: str, body: dict[str, Any]) 
         refused_ids = {uid for uid in _user_ids(calls) if uid != viewer.id}
         allowed_codes = {"FORBIDDEN", "BAD_USER_INPUT"}
     if refused_ids or _out_of_range(calls):
-        # Every root field is non-null, so one refused argument nulls the whole answer.
-        assert data is None, body
+        # Root fields are nullable: each refused root is null with its error, the others answer.
         assert codes and codes <= allowed_codes, body
-        # Execution stops at the first refused root field, so with an out-of-range argument
-        # elsewhere that one's BAD_USER_INPUT may be the only error reported.
+        for error in errors:
+            if len(error.get("path") or ()) == 1:
+                assert data is None or data.get(error["path"][0]) is None, body
         if caller.kind == "user" and refused_ids and not _out_of_range(calls):
             assert "FORBIDDEN" in codes, body
         return
