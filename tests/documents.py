@@ -97,6 +97,15 @@ def business_today(tz: str) -> date:
     return NOW.astimezone(ZoneInfo(tz)).date()
 
 
+def _without_operator_figures(t: dict) -> dict:
+    return {k: v for k, v in t.items() if k not in ("actual_cost", "cost_savings")}
+
+
+# A user viewer may not read the operator figures (they are FORBIDDEN): the user's document
+# leaves them out, and so does the reference's answer for a user viewer.
+USER_DOC = FULL_DOC.replace("cost actualCost costSavings", "cost")
+
+
 def expected_full(ds, user_id, tz: str, *, admin: bool):  # noqa: ANN001, ANN201
     today = business_today(tz)
     first = today - timedelta(days=DAYS - 1)
@@ -114,7 +123,7 @@ def expected_full(ds, user_id, tz: str, *, admin: bool):  # noqa: ANN001, ANN201
     own = None if admin else user_id
     return camel({
         "dashboardStats": {
-            **totals,
+            **(totals if admin else {k: _without_operator_figures(v) for k, v in totals.items()}),
             "apiKeys": ref.api_key_counts(ds, user_id=user_id),
             "quota": ref.quota(ds, user_id=user_id) if user_id else None,
         },

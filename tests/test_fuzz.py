@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,13 +46,16 @@ MAX_DAYS = 366
 
 # The parser's and validator's (limits included) verdicts on the document itself.
 DOCUMENT_CODES = {"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"}
-CLIENT_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "SERVICE_UNAVAILABLE"} | DOCUMENT_CODES
+CLIENT_CODES = {
+    "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "SERVICE_UNAVAILABLE", "QUERY_TOO_EXPENSIVE",
+} | DOCUMENT_CODES
 # Answered by the HTTP layer before any operation runs (body limit, persisted queries).
 TRANSPORT_CODES = CLIENT_CODES | {"BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_REQUIRED"}
 # Fragments that only the server's insides could put into a message: SQL, drivers, source paths.
 LEAK_MARKERS_EXACT = ("SELECT ", "FROM usage", "/work/", ".py", "Traceback")
 LEAK_MARKERS_ANY_CASE = ("sqlite", "asyncpg", "sqlalchemy", "psycopg")
-ADMIN_ONLY = {"users", "systemHealth"}
+# Refused to a user viewer: admin-only fields and the operator figures.
+ADMIN_ONLY = {"users", "systemHealth", "actualCost", "costSavings"}
 
 # Example counts keep the whole module well under a minute on two cores.
 # Deterministic by default, so a run (CI's included) passes or fails on its own merits;
@@ -322,8 +326,11 @@ def check_scope(world: World, caller: Caller, query: str, body: dict[str, Any]) 
     errors = body.get("errors") or []
     data = body.get("data")
     codes = {(e.get("extensions") or {}).get("code") for e in errors}
-    if None in codes:
+    if None in codes or codes & DOCUMENT_CODES:
         return  # never executed (a limiter refused the document): checked by check_envelope
+    if "QUERY_TOO_EXPENSIVE" in codes:
+        assert data is None and codes == {"QUERY_TOO_EXPENSIVE"}, body  # priced out: nothing ran
+        return
     calls = root_calls(query)
 
     if caller.kind == "refused":
@@ -341,11 +348,11 @@ def check_scope(world: World, caller: Caller, query: str, body: dict[str, Any]) 
         refused_ids = {uid for uid in _user_ids(calls) if uid != viewer.id}
         allowed_codes = {"FORBIDDEN", "BAD_USER_INPUT"}
     if refused_ids or _out_of_range(calls):
-        # Every root field is non-null, so one refused argument nulls the whole answer.
-        assert data is None, body
+        # Root fields are nullable: each refused root is null with its error, the others answer.
         assert codes and codes <= allowed_codes, body
-        # Execution stops at the first refused root field, so with an out-of-range argument
-        # elsewhere that one's BAD_USER_INPUT may be the only error reported.
+        for error in errors:
+            if len(error.get("path") or ()) == 1:
+                assert data is None or data.get(error["path"][0]) is None, body
         if caller.kind == "user" and refused_ids and not _out_of_range(calls):
             assert "FORBIDDEN" in codes, body
         return
@@ -491,5 +498,67 @@ def test_random_get_query_strings_never_get_a_5xx(world: World) -> None:
         assert response.status_code < 500, (str(url), response.status_code, response.text[:2000])
         if response.headers.get("content-type", "").startswith("application/json"):
             check_envelope(response, unquote_plus(url.query.decode("ascii", "replace")), TRANSPORT_CODES)
+
+    prop()
+
+
+# --- hostile JSON and wrong variable types ------------------------------------------------------
+
+VARIABLE_DOCS = {
+    "Int!": "query Q($v: Int!) { dailyStats(days: $v) { period { days } } }",
+    "Int": "query Q($v: Int) { providerStatus(limit: $v) { id } }",
+    "ID": "query Q($v: ID) { dashboardStats(userId: $v) { today { requests } } }",
+}
+
+
+def _deep(depth: int, opener: str) -> str:
+    closer = "]" if opener == "[" else "}"
+    if opener == "[":
+        return "[" * depth + "]" * depth
+    return '{"a":' * depth + "1" + closer * depth
+
+
+def _hostile_json() -> st.SearchStrategy[str]:
+    """JSON text for a variable's value: nested far too deep, numbers past Python's 4,300-digit
+    limit, non-finite numbers, and every kind of value of the wrong type."""
+    deep = st.builds(_deep, st.integers(min_value=900, max_value=5_000), st.sampled_from(["[", "{"]))
+    huge = st.integers(min_value=4_301, max_value=8_000).map(lambda n: "9" * n)
+    non_finite = st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
+    wrong = st.one_of(
+        st.sampled_from(['"x"', "1.5", "true", "2147483648", "-2147483649", "null", "[1]", "{}", '"7"', "[]"]),
+        JSON_VALUES.map(json.dumps),
+    )
+    return st.one_of(deep, huge, non_finite, wrong)
+
+
+@sqlite_only
+def test_hostile_json_and_wrong_variable_types_are_client_errors(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    auth = {"Authorization": f"Bearer {token_for(world.admin.id, world.settings)}"}
+
+    @settings(FUZZ, max_examples=150)
+    @given(kind=st.sampled_from(sorted(VARIABLE_DOCS)), value=_hostile_json(), method=st.sampled_from(["POST", "GET"]))
+    @example(kind="Int!", value="[" * 3000 + "]" * 3000, method="POST")
+    @example(kind="Int!", value="[" * 2000 + "]" * 2000, method="GET")
+    @example(kind="Int", value="1" * 4301, method="POST")
+    @example(kind="Int!", value="NaN", method="POST")
+    @example(kind="Int!", value="null", method="GET")
+    @example(kind="ID", value="[1]", method="POST")
+    def prop(kind: str, value: str, method: str) -> None:
+        document = VARIABLE_DOCS[kind]
+        caplog.clear()
+        with caplog.at_level(logging.ERROR):
+            if method == "POST":
+                body = '{"query": %s, "variables": {"v": %s}}' % (json.dumps(document), value)
+                response = world.run(_send(
+                    world, "POST", "/graphql", {**auth, "Content-Type": "application/json"}, content=body.encode()
+                ))
+            else:
+                url = httpx.URL("/graphql", params={"query": document, "variables": '{"v": %s}' % value})
+                response = world.run(_send(world, "GET", url, auth))
+        assert response.status_code < 500, (response.status_code, response.text[:500])
+        got = check_envelope(response, value, TRANSPORT_CODES)
+        for error in got.get("errors") or []:
+            assert (error.get("extensions") or {}).get("code") in TRANSPORT_CODES, error
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text[:2000]
 
     prop()

@@ -133,6 +133,6 @@ async def test_schema_executes_without_http_in_the_viewer_scope(world) -> None: 
     assert [(e.path, e.extensions["code"]) for e in own.errors or []] == [
         (["dashboardStats", "systemHealth"], "FORBIDDEN")
     ]
-    # Another user's figures: refused (a non-null root field, so no data at all).
-    assert theirs.data is None
+    # Another user's figures: refused (a nullable root: null, with its error).
+    assert theirs.data == {"dashboardStats": None}
     assert [e.extensions["code"] for e in theirs.errors or []] == ["FORBIDDEN"]

@@ -90,7 +90,15 @@ async def test_admin_dashboard_for_a_user_refuses_only_the_admin_fields(apis) ->
     assert stats["users"] is None
     assert stats["systemHealth"] is None
     refused = sorted((tuple(e["path"]), e["extensions"]["code"]) for e in body["errors"])
-    assert refused == [(("dashboardStats", "systemHealth"), "FORBIDDEN"), (("dashboardStats", "users"), "FORBIDDEN")]
+    # Admin-only fields and the operator figures (actualCost, costSavings) are refused.
+    operator = [
+        (("dashboardStats", "allTime", "actualCost"), "FORBIDDEN"),
+        (("dashboardStats", "month", "actualCost"), "FORBIDDEN"),
+        (("dashboardStats", "month", "costSavings"), "FORBIDDEN"),
+    ]
+    assert refused == [
+        *operator, (("dashboardStats", "systemHealth"), "FORBIDDEN"), (("dashboardStats", "users"), "FORBIDDEN")
+    ]
     # Everything else in the view still answers, in the user's own scope.
     assert stats["allTime"]["requests"] > 0
     assert stats["apiKeys"]["total"] >= stats["apiKeys"]["active"]

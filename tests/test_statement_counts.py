@@ -20,7 +20,9 @@ from tests.conftest import (
     token_for,
     utc,
 )
-from tests.documents import FULL_DOC
+
+# Without the operator figures, so that admin and user viewers send the same document.
+from tests.documents import USER_DOC as FULL_DOC
 
 NOW = utc(2026, 3, 10, 15, 30)
 AUTH_STATEMENTS = 1  # the viewer's user row

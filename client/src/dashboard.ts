@@ -97,6 +97,11 @@ export function formatUsd(amount: number, digits = 2): string {
   return `$${amount.toFixed(digits)}`;
 }
 
+/** Operator figures are null for a viewer who may not see them. */
+export function formatUsdOrDash(amount: number | null, digits = 2): string {
+  return amount === null ? '—' : formatUsd(amount, digits);
+}
+
 export function formatPercent(value: number, digits = 1): string {
   return `${value.toFixed(digits)}%`;
 }
@@ -114,7 +119,9 @@ export interface StatCard {
   changeType: ChangeType;
 }
 
-type Stats = AdminDashboardQuery['dashboardStats'];
+// Root fields are nullable (a refused root is null with its error, its siblings still answer):
+// the views below take a root that did answer.
+type Stats = NonNullable<AdminDashboardQuery['dashboardStats']>;
 
 function card(
   key: StatCard['key'],
@@ -137,7 +144,7 @@ export function adminCards({ allTime: all, today, yesterday }: Stats): StatCard[
     card('requests', formatCount(all.requests),
       `${formatCount(all.successRequests)} ok / ${formatCount(all.errorRequests)} errors`,
       today.requests, yesterday.requests, String),
-    card('cost', formatUsd(all.cost), `${formatUsd(all.actualCost)} after rates`,
+    card('cost', formatUsd(all.cost), `${formatUsdOrDash(all.actualCost)} after rates`,
       today.cost, yesterday.cost, formatUsd),
     card('tokens', formatTokens(all.totalTokens), 'input, output and cache',
       today.totalTokens, yesterday.totalTokens, formatTokens),
@@ -151,8 +158,8 @@ export function adminCards({ allTime: all, today, yesterday }: Stats): StatCard[
 export function monthPanels({ month }: Stats) {
   return {
     cost: formatUsd(month.cost, 4),
-    actualCost: formatUsd(month.actualCost, 4),
-    savings: formatUsd(month.costSavings, 4),
+    actualCost: formatUsdOrDash(month.actualCost, 4),
+    savings: formatUsdOrDash(month.costSavings, 4),
     tokens: formatTokens(month.totalTokens),
     cacheTokens: formatTokens(cacheTokens(month)),
     cacheCost: `${formatUsd(month.cacheCreationCost, 4)} written / ${formatUsd(month.cacheReadCost, 4)} read`,
@@ -178,7 +185,7 @@ export function adminCounts({ apiKeys, users }: Stats) {
   return { apiKeys: activeOfTotal(apiKeys), users: activeOfTotal(users) };
 }
 
-type UserStats = UserDashboardQuery['dashboardStats'];
+type UserStats = NonNullable<UserDashboardQuery['dashboardStats']>;
 
 export function quotaView(quota: UserStats['quota']) {
   if (quota === null) return null;
@@ -209,7 +216,7 @@ export function userSummary(d: UserStats) {
 }
 
 /** The fields both dashboards' daily tables show; the admin's rows carry more. */
-type DayRow = UserDashboardQuery['dailyStats']['days'][number];
+type DayRow = NonNullable<UserDashboardQuery['dailyStats']>['days'][number];
 
 function dayRow(d: DayRow) {
   return {
@@ -227,11 +234,11 @@ export function dailyTable(days: readonly DayRow[]) {
   return days.map(dayRow);
 }
 
-export function adminDailyTable(days: AdminDashboardQuery['dailyStats']['days']) {
+export function adminDailyTable(days: NonNullable<AdminDashboardQuery['dailyStats']>['days']) {
   return days.map((d) => ({ ...dayRow(d), models: d.uniqueModels, providers: d.uniqueProviders }));
 }
 
-export function chartData({ period, days, modelSummary }: DailyChartQuery['dailyStats']) {
+export function chartData({ period, days, modelSummary }: NonNullable<DailyChartQuery['dailyStats']>) {
   return {
     title: `${period.startDate} – ${period.endDate} (${period.days} days)`,
     series: days.map((d) => ({
@@ -253,7 +260,7 @@ export function chartData({ period, days, modelSummary }: DailyChartQuery['daily
   };
 }
 
-export function activityRows(requests: RecentActivityQuery['recentRequests']) {
+export function activityRows(requests: NonNullable<RecentActivityQuery['recentRequests']>) {
   return requests.map((r) => ({
     key: r.id,
     requestId: r.requestId,
@@ -268,7 +275,7 @@ export function activityRows(requests: RecentActivityQuery['recentRequests']) {
   }));
 }
 
-export function providerRows(providers: ProviderHealthQuery['providerStatus']) {
+export function providerRows(providers: NonNullable<ProviderHealthQuery['providerStatus']>) {
   return providers.map((p) => ({
     key: p.id,
     name: p.displayName || p.name,

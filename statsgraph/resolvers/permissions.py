@@ -21,4 +21,18 @@ class IsAdmin(BasePermission):
         raise Forbidden(self.message)
 
 
-__all__ = ["IsAdmin"]
+class AdminViewerOnly(BasePermission):
+    """Operator figures (what the gateway pays upstream): an ADMIN viewer reads them in any
+    scope, a user's own scope included; a USER viewer never does. Decided on the viewer's role,
+    never on the scope of the data."""
+
+    message = "Operator figures are visible to administrators only"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.require_viewer().is_admin
+
+    def on_unauthorized(self) -> None:
+        raise Forbidden(self.message)
+
+
+__all__ = ["AdminViewerOnly", "IsAdmin"]

@@ -17,6 +17,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from .cost import DEFAULT_MAX_QUERY_COST, cost_limiter
 from .errors import MaskInternalErrors, with_document_code
 from .query import Query
 from .scalars import SCALAR_MAP
@@ -39,6 +40,7 @@ def build_schema(
     max_aliases: int = 30,
     max_tokens: int = 2_000,
     introspection: bool = True,
+    max_cost: int = DEFAULT_MAX_QUERY_COST,
     extra_extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> strawberry.Schema:
     # The limits' validation rules are built once, so the validation cache can key on them;
@@ -56,6 +58,8 @@ def build_schema(
         # Both caches are bounded, so distinct documents from a client cannot grow memory.
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        # Priced after validation and before execution: over the limit, nothing runs.
+        cost_limiter(max_cost),
         *extra_extensions,
         MaskInternalErrors,
     ]

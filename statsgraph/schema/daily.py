@@ -62,10 +62,6 @@ def _series_variant(source: DailyStatsReport, info: Info) -> str:
     return daily.series_variant(selected_names(info))
 
 
-def _is_past_day(source: DailyStat) -> bool:
-    return source.closed
-
-
 @strawberry.type(description="One business day of the scope.")
 class DailyStat:
     scope: strawberry.Private[Scope]
@@ -89,10 +85,9 @@ class DailyStat:
     def cache_identity(self) -> str:
         return self.date.isoformat()
 
-    @strawberry.field(
-        description="Each model's share of the day, most cost first.",
-        extensions=[FieldCache("daily_stats", closed=_is_past_day)],
-    )
+    # Not cached per day: one cache round trip per day would cost more than it saves. Every
+    # day of a report is answered from one batch of the per-day model loader.
+    @strawberry.field(description="Each model's share of the day, most cost first.")
     async def model_breakdown(self, info: Ctx) -> list[ModelBreakdown]:
         return [ModelBreakdown.of(m) for m in await daily.model_breakdown(info.context, self.scope, self.date)]
 

@@ -11,7 +11,7 @@ from ..core.scope import Scope
 from ..resolvers import dashboard
 from ..resolvers.cache import FieldCache
 from ..resolvers.context import Context
-from ..resolvers.permissions import IsAdmin
+from ..resolvers.permissions import AdminViewerOnly, IsAdmin
 from ..resolvers.selection import selected_names
 from .common import ActiveCount, Quota
 from .scalars import BigInt
@@ -36,8 +36,10 @@ class UsageTotals:
         description="cacheRead / (input + cacheRead) × 100; 0 when both are 0."
     )
     cost: float = strawberry.field(description="List-price cost in USD (unrounded).")
-    actual_cost: float = strawberry.field(description="Cost after the users' rate multipliers, USD.")
-    cost_savings: float = strawberry.field(description="cost − actualCost, USD.")
+    # Operator figures: held as data (so the field cache round-trips them) and exposed through
+    # resolvers guarded on the viewer's role.
+    operator_actual_cost: strawberry.Private[float]
+    operator_cost_savings: strawberry.Private[float]
     cache_creation_cost: float = strawberry.field(description="Cost of cache writes, USD.")
     cache_read_cost: float = strawberry.field(description="Cost of cache reads, USD.")
     avg_response_time: float = strawberry.field(
@@ -50,6 +52,20 @@ class UsageTotals:
         description="Requests that ran more than one candidate, summed over the period's days."
     )
 
+    @strawberry.field(
+        description="Cost after the users' rate multipliers, USD. ADMIN viewers only, in any scope.",
+        permission_classes=[AdminViewerOnly],
+    )
+    def actual_cost(self) -> float | None:
+        return self.operator_actual_cost
+
+    @strawberry.field(
+        description="cost − actualCost, USD. ADMIN viewers only, in any scope.",
+        permission_classes=[AdminViewerOnly],
+    )
+    def cost_savings(self) -> float | None:
+        return self.operator_cost_savings
+
     @classmethod
     def of(cls, t: Totals) -> UsageTotals:
         return cls(
@@ -58,8 +74,8 @@ class UsageTotals:
             input_tokens=BigInt(t.input_tokens), output_tokens=BigInt(t.output_tokens),
             cache_creation_tokens=BigInt(t.cache_creation_tokens),
             cache_read_tokens=BigInt(t.cache_read_tokens), total_tokens=BigInt(t.total_tokens),
-            cache_hit_rate=t.cache_hit_rate, cost=t.cost, actual_cost=t.actual_cost,
-            cost_savings=t.cost_savings, cache_creation_cost=t.cache_creation_cost,
+            cache_hit_rate=t.cache_hit_rate, cost=t.cost, operator_actual_cost=t.actual_cost,
+            operator_cost_savings=t.cost_savings, cache_creation_cost=t.cache_creation_cost,
             cache_read_cost=t.cache_read_cost, avg_response_time=t.avg_response_time,
             fallback_count=BigInt(t.fallback_count),
         )

@@ -8,6 +8,7 @@ BAD_USER_INPUT (variables that do not fit their declared types)."""
 from __future__ import annotations
 
 import logging
+import re
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -17,6 +18,15 @@ from ..resolvers.errors import ClientError
 
 log = logging.getLogger("statsgraph.errors")
 
+# graphql-core's refusals of a variable's value ("Variable '$days' got invalid value …"): raised
+# before execution, with the scalar's own error as the original. The client's mistake.
+_VARIABLE_ERROR = re.compile(r"Variable '\$(\w+)'")
+
+
+def _bad_variable(error: GraphQLError) -> str | None:
+    match = _VARIABLE_ERROR.match(error.message) if error.path is None else None
+    return match.group(1) if match else None
+
 
 class MaskInternalErrors(MaskErrors):
     def __init__(self) -> None:
@@ -25,6 +35,8 @@ class MaskInternalErrors(MaskErrors):
     @staticmethod
     def _should_mask(error: GraphQLError) -> bool:
         original = error.original_error
+        if _bad_variable(error) is not None:
+            return True  # given a code below, not masked
         # Errors without an original are the parser's and validator's: about the document only.
         # A GraphQLError as the original is graphql-core coercing the request's variables.
         return original is not None and not isinstance(original, (ClientError, GraphQLError))
@@ -35,6 +47,12 @@ class MaskInternalErrors(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = getattr(self.execution_context.context, "request_id", "")
         original = error.original_error
+        variable = _bad_variable(error)
+        if variable is not None:
+            return GraphQLError(
+                message=error.message, nodes=error.nodes, source=error.source, positions=error.positions,
+                extensions={"code": "BAD_USER_INPUT", "variableName": variable},
+            )
         if is_database_unavailable(original):
             code, message = "SERVICE_UNAVAILABLE", "The statistics database is unavailable; retry shortly."
             log.warning("request %s: database unavailable at %s: %r", request_id, error.path, original)

@@ -18,10 +18,12 @@ from .requests import ProviderStatus, RecentRequest, RequestConnection
 Ctx = Info[Context, None]
 
 
+# Root fields are nullable: a root that fails (forbidden, bad input) is null with its error
+# while its siblings still answer.
 @strawberry.type(description="Usage statistics of the Aether gateway, scoped by the viewer's role.")
 class Query:
     @strawberry.field(description="The authenticated user.")
-    def viewer(self, info: Ctx) -> ViewerType:
+    def viewer(self, info: Ctx) -> ViewerType | None:
         return ViewerType.of(info.context.require_viewer())
 
     @strawberry.field(
@@ -30,13 +32,13 @@ class Query:
             "a user sees their own."
         )
     )
-    async def dashboard_stats(self, info: Ctx, user_id: strawberry.ID | None = None) -> DashboardStats:
+    async def dashboard_stats(self, info: Ctx, user_id: strawberry.ID | None = None) -> DashboardStats | None:
         return DashboardStats(scope=await info.context.decide_scope(user_id))
 
     @strawberry.field(description="The newest requests of the scope, newest first. `limit` 1..100.")
     async def recent_requests(
         self, info: Ctx, limit: int = 10, user_id: strawberry.ID | None = None
-    ) -> list[RecentRequest]:
+    ) -> list[RecentRequest] | None:
         scope = await info.context.decide_scope(user_id)
         return [RecentRequest.of(u) for u in await activity.recent_usage(info.context, scope, limit)]
 
@@ -47,14 +49,14 @@ class Query:
         ),
         extensions=[FieldCache("provider_status")],
     )
-    async def provider_status(self, info: Ctx, limit: int | None = None) -> list[ProviderStatus]:
+    async def provider_status(self, info: Ctx, limit: int | None = None) -> list[ProviderStatus] | None:
         ctx = info.context
         return [ProviderStatus.of(t) for t in await activity.provider_status(ctx, ctx.scope_of(None, {}), limit)]
 
     @strawberry.field(description="A daily report of the last `days` (1..366) business days, today included.")
     async def daily_stats(
         self, info: Ctx, days: int = 7, user_id: strawberry.ID | None = None
-    ) -> DailyStatsReport:
+    ) -> DailyStatsReport | None:
         scope = await info.context.decide_scope(user_id)
         first, last = daily.report_days(info.context, days)
         return DailyStatsReport(scope=scope, first=first, last=last)

@@ -27,8 +27,8 @@ from .body_limit import BodyLimit
 from .export import make_export_router
 from .http_cache import CacheHints
 from .index_check import missing_index_names, warn_missing_indexes
-from .legacy import make_legacy_router
-from .metrics import Metrics
+from .legacy import LEGACY_DOCUMENTS, make_legacy_router
+from .metrics import Metrics, operation_names
 from .persisted import PersistedQueryRouter, load_manifest
 from .request_context import context_getter
 from .runtime import Runtime, make_runtime
@@ -69,19 +69,23 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 
     get_context = context_getter(settings, rt)
 
-    metrics = Metrics(rt.cache)
+    manifest = load_manifest(settings.persisted_manifest)
+    # Latency is labelled by operation name only for the known operations (the manifest's and
+    # the legacy endpoints'); anything a client names is `other`.
+    metrics = Metrics(rt.cache, operations=operation_names([*manifest.values(), *LEGACY_DOCUMENTS]))
     schema = build_schema(
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
         introspection=settings.introspection,
+        max_cost=settings.max_query_cost,
         extra_extensions=[CacheHints, metrics.extension()],
     )
     router = PersistedQueryRouter(
         schema,
         context_getter=get_context,
         graphql_ide="graphiql" if settings.introspection else None,
-        manifest=load_manifest(settings.persisted_manifest),
+        manifest=manifest,
         shared=rt.shared,
         only_persisted=settings.persisted_only,
     )
@@ -128,7 +132,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         return await call_next(request)
 
     # Added after the counter and before CORS: refusals still carry the CORS headers.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, read_timeout=settings.body_read_timeout_seconds)
 
     if settings.cors_origins:
         app.add_middleware(

@@ -1,11 +1,15 @@
-"""A bound on request bodies that holds for chunked uploads too.
+"""A bound on request bodies that holds for chunked uploads too, in size and in time.
 
 A Content-Length check alone lets a client stream an unbounded chunked body into the JSON
-parser; this middleware reads at most `max_bytes` + 1 bytes before the app sees any of it."""
+parser; this middleware reads at most `max_bytes` + 1 bytes before the app sees any of it, and
+answers 408 when the whole body has not arrived within `read_timeout` seconds (a client that
+stalls mid-upload holds nothing for longer)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -16,9 +20,10 @@ ASGIApp = Callable[[Message, Receive, Send], Awaitable[None]]
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, read_timeout: float = 10.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout = read_timeout
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -31,8 +36,13 @@ class BodyLimit:
 
         chunks: list[bytes] = []
         size = 0
+        deadline = time.monotonic() + self.read_timeout
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                await self._answer(send, 408, f"Request body not received within {self.read_timeout:g} s")
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -57,11 +67,11 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"errors": [{
-            "message": f"Request body over {self.max_bytes} bytes",
-            "extensions": {"code": "BAD_REQUEST"},
-        }]}).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
+        await self._answer(send, 413, f"Request body over {self.max_bytes} bytes")
+
+    async def _answer(self, send: Send, status: int, message: str) -> None:
+        body = json.dumps({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),

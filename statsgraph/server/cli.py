@@ -208,16 +208,21 @@ def _serve(settings, host: str, port: int, workers: int) -> None:  # noqa: ANN00
     from .logs import configure_logging
 
     configure_logging(settings.log_format, settings.log_level)
+    # Bounded shutdown and idle connections: a stalled client cannot keep the server running.
+    limits = {
+        "timeout_graceful_shutdown": settings.shutdown_timeout_seconds,
+        "timeout_keep_alive": settings.keep_alive_timeout_seconds,
+    }
     if workers > 1:
         # Workers import the app by name and read settings from the environment.
         os.environ.setdefault("DATABASE_URL", settings.database_url)
         if settings.demo_mode:
             os.environ["DEMO_MODE"] = "1"
-        uvicorn.run("statsgraph.server.asgi:app", host=host, port=port, workers=workers, log_config=None)
+        uvicorn.run("statsgraph.server.asgi:app", host=host, port=port, workers=workers, log_config=None, **limits)
     else:
         from .app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, **limits)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -21,9 +21,9 @@ class CacheHints(SchemaExtension):
         if errors or freshness.min_ttl is None:
             header = "no-store"
         else:
-            visibility = "private" if freshness.user_scoped else "public"
-            # Answers depend on the Authorization header: shared caches must key on it.
-            header = f"{visibility}, max-age={int(freshness.min_ttl)}"
+            # Every answer depends on who asks (the viewer decides the scope), so none may sit in
+            # a shared cache: one that ignored Vary would hand an admin's answer to a user.
+            header = f"private, max-age={int(freshness.min_ttl)}"
             response.headers["Vary"] = "Authorization"
         response.headers["Cache-Control"] = header
 

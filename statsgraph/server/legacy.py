@@ -18,10 +18,13 @@ from ..resolvers.context import Context
 
 ContextFactory = Callable[[Request, Response], Awaitable[Context]]
 
-_TOTALS = (
+# Operator figures (actualCost, costSavings) are asked for in the admin payload only: a user's
+# token never reads them.
+_USER_TOTALS = (
     "requests successRequests errorRequests inputTokens outputTokens cacheCreationTokens "
-    "cacheReadTokens totalTokens cacheHitRate cost actualCost costSavings cacheCreationCost cacheReadCost"
+    "cacheReadTokens totalTokens cacheHitRate cost cacheCreationCost cacheReadCost"
 )
+_TOTALS = _USER_TOTALS + " actualCost costSavings"
 ADMIN_STATS = f"""
 query LegacyAdminStats {{ dashboardStats {{
   allTime {{ {_TOTALS} }} today {{ {_TOTALS} }} yesterday {{ {_TOTALS} }} month {{ {_TOTALS} }}
@@ -30,7 +33,7 @@ query LegacyAdminStats {{ dashboardStats {{
 }} }}"""
 USER_STATS = f"""
 query LegacyUserStats {{ dashboardStats {{
-  allTime {{ {_TOTALS} }} today {{ {_TOTALS} }} yesterday {{ requests }} month {{ {_TOTALS} }}
+  allTime {{ {_USER_TOTALS} }} today {{ {_USER_TOTALS} }} yesterday {{ requests }} month {{ {_USER_TOTALS} }}
   apiKeys {{ total active }} quota {{ limitUsd usedUsd usedPercent }}
 }} }}"""
 VIEWER = "query LegacyViewer { viewer { id role } }"
@@ -43,6 +46,8 @@ DAILY = """query LegacyDaily($days: Int!) { dailyStats(days: $days) {
          modelBreakdown { model requests totalTokens cost } }
   modelSummary { model requests totalTokens cost avgResponseTime costPerRequest tokensPerRequest }
 } }"""
+
+LEGACY_DOCUMENTS = (ADMIN_STATS, USER_STATS, VIEWER, RECENT, PROVIDERS, DAILY)
 
 _STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "BAD_USER_INPUT": 422, "SERVICE_UNAVAILABLE": 503}
 
@@ -301,4 +306,4 @@ def _hhmm(created_at: str, request: Request) -> str:
     return datetime.fromisoformat(created_at).astimezone(tz).strftime("%H:%M")
 
 
-__all__ = ["admin_payload", "format_tokens", "make_legacy_router", "user_payload"]
+__all__ = ["LEGACY_DOCUMENTS", "admin_payload", "format_tokens", "make_legacy_router", "user_payload"]

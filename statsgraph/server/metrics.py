@@ -4,19 +4,47 @@ field cache's hits and misses by field, and how far the aggregator lags."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
 from strawberry.extensions import SchemaExtension
 
 from ..resolvers.cache.store import FieldCacheStore
 
+# The label of every operation whose name is not one of the known ones: label values come from a
+# bounded set, never from the client.
+OTHER = "other"
+
+
+def operation_names(documents: Iterable[str]) -> frozenset[str]:
+    """The names of the operations defined in some documents (the persisted manifest's)."""
+    names: set[str] = set()
+    for document in documents:
+        try:
+            parsed = parse(document)
+        except GraphQLError:
+            continue
+        names.update(
+            d.name.value for d in parsed.definitions if isinstance(d, OperationDefinitionNode) and d.name
+        )
+    return frozenset(names)
+
+
+# Error codes the server itself sets; anything else is counted as `other`.
+KNOWN_CODES = frozenset({
+    "UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "BAD_REQUEST", "SERVICE_UNAVAILABLE",
+    "INTERNAL_SERVER_ERROR", "GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "QUERY_TOO_EXPENSIVE",
+    "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_REQUIRED",
+})
+
 
 class Metrics:
     """One set of metrics per app, in its own registry (several apps may share a process)."""
 
-    def __init__(self, cache: FieldCacheStore) -> None:
+    def __init__(self, cache: FieldCacheStore, *, operations: Iterable[str] = ()) -> None:
+        self.operations = frozenset(operations)
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "statsgraph_request_seconds", "GraphQL request latency", ["operation"], registry=self.registry,
@@ -33,6 +61,11 @@ class Metrics:
         )
         self.registry.register(_CacheCollector(cache))
 
+    def operation_label(self, name: str | None) -> str:
+        if name is None:
+            return "anonymous"
+        return name if name in self.operations else OTHER
+
     def extension(self) -> type[SchemaExtension]:
         metrics = self
 
@@ -41,10 +74,12 @@ class Metrics:
                 started = time.perf_counter()
                 yield
                 ec = self.execution_context
-                metrics.latency.labels(ec.operation_name or "anonymous").observe(time.perf_counter() - started)
+                metrics.latency.labels(metrics.operation_label(ec.operation_name)).observe(
+                    time.perf_counter() - started
+                )
                 for error in getattr(ec.result, "errors", None) or ():
                     code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
-                    metrics.errors.labels(code).inc()
+                    metrics.errors.labels(code if code in KNOWN_CODES else OTHER).inc()
 
         return RecordMetrics
 
@@ -64,4 +99,4 @@ class _CacheCollector:
         yield misses
 
 
-__all__ = ["Metrics"]
+__all__ = ["OTHER", "Metrics", "operation_names"]

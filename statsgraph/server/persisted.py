@@ -3,23 +3,32 @@ dashboard's own operations, and a lock-down mode that runs nothing else.
 
 APQ lets a client send only `extensions.persistedQuery.sha256Hash` (over GET, so HTTP caches can
 keep the answer); an unknown hash gets PERSISTED_QUERY_NOT_FOUND and the client retries with the
-document, which is then remembered in the shared cache."""
+document, which is then remembered in the shared cache: only once the request is answered, only
+for an authenticated viewer, only a document that parses and validates against the schema, and
+only up to `MAX_APQ_DOCUMENT_BYTES`. A document read back is re-hashed before it is used."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from graphql import parse, print_ast
+from graphql import GraphQLError, parse, print_ast, validate
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 
 from ..resolvers.cache.backends import SharedCache
 
 APQ_TTL_SECONDS = 7 * 24 * 3600
+# The dashboard's largest operation is under 2 KB; the token limit keeps real ones far below this.
+MAX_APQ_DOCUMENT_BYTES = 16 * 1024
+APQ_PREFIX = "statsgraph:apq:"
+
+# Documents a request asked to register (hash, document), stored once the request is answered.
+_registrations: ContextVar[list[tuple[str, str]] | None] = ContextVar("apq_registrations", default=None)
 
 
 class PersistedQueryError(Exception):
@@ -67,14 +76,44 @@ class PersistedQueryRouter(GraphQLRouter):
         self._only_persisted = only_persisted
 
     async def run(self, *args: Any, **kwargs: Any) -> Any:
+        pending: list[tuple[str, str]] = []
+        reset = _registrations.set(pending)
         try:
-            return await super().run(*args, **kwargs)
+            response = await super().run(*args, **kwargs)
+            if pending and getattr(kwargs.get("context"), "viewer", None) is not None:
+                for digest, document in pending:
+                    await self._register(digest, document)
+            return response
         except PersistedQueryError as exc:
             return JSONResponse(
                 {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
                 status_code=exc.status,
                 headers={"Cache-Control": "no-store"},
             )
+        finally:
+            _registrations.reset(reset)
+
+    async def _register(self, digest: str, document: str) -> None:
+        raw = document.encode()
+        if len(raw) > MAX_APQ_DOCUMENT_BYTES:
+            return
+        try:
+            parsed = parse(document, max_tokens=10_000)
+        except GraphQLError:
+            return
+        if validate(self.schema._schema, parsed):  # type: ignore[attr-defined]
+            return
+        await self._shared.set(APQ_PREFIX + digest, raw, APQ_TTL_SECONDS)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Bodies and GET variables: a document nested too deep for the decoder, a number past
+        # Python's integer-string limit, or anything else that is not JSON is the client's error.
+        try:
+            return json.loads(data)
+        except (RecursionError, ValueError) as exc:
+            raise PersistedQueryError(
+                "BAD_REQUEST", f"The request is not acceptable JSON ({_why(exc)})", status=400
+            ) from exc
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET that carries only a persisted-query hash is an operation, not a browser.
@@ -112,13 +151,14 @@ class PersistedQueryRouter(GraphQLRouter):
                 raise PersistedQueryError("BAD_USER_INPUT", "persistedQuery.sha256Hash does not match the query")
             if self._only_persisted:
                 self._refuse_adhoc(data.query)
-            else:
-                await self._shared.set("statsgraph:apq:" + digest, data.query.encode(), APQ_TTL_SECONDS)
+            elif digest not in self._manifest:
+                pending = _registrations.get()
+                if pending is not None:
+                    pending.append((digest, data.query))
             return data
         document = self._manifest.get(digest)
         if document is None and not self._only_persisted:
-            raw = await self._shared.get("statsgraph:apq:" + digest)
-            document = raw.decode() if raw else None
+            document = _verified(await self._shared.get(APQ_PREFIX + digest), digest)
         if document is None:
             raise PersistedQueryError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
         data.query = document
@@ -131,6 +171,25 @@ class PersistedQueryRouter(GraphQLRouter):
                 "This server only runs the persisted operations of its manifest; "
                 "send extensions.persistedQuery.sha256Hash of one of them.",
             )
+
+
+def _verified(raw: bytes | None, digest: str) -> str | None:
+    """A stored document, only if it is still the one its hash names."""
+    if raw is None or len(raw) > MAX_APQ_DOCUMENT_BYTES:
+        return None
+    try:
+        document = raw.decode()
+    except UnicodeDecodeError:
+        return None
+    return document if sha256_hex(document) == digest else None
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deep"
+    if isinstance(exc, json.JSONDecodeError):
+        return "malformed"
+    return "a number too large"
 
 
 __all__ = ["PersistedQueryRouter", "build_manifest", "load_manifest", "sha256_hex"]

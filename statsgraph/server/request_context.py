@@ -13,6 +13,7 @@ from ..db.errors import is_database_unavailable
 from ..resolvers.cache import RedisCache
 from ..resolvers.context import UNAVAILABLE, Context
 from .auth import AuthError, authenticate, bearer_token
+from .fair_sessions import per_request_sessions
 from .logs import request_id_var
 from .runtime import Runtime
 from .settings import Settings
@@ -54,7 +55,7 @@ def context_getter(settings: Settings, rt: Runtime) -> Callable[[Request, Respon
         ctx = Context(
             ttls=rt.ttls(),
             calendar=rt.calendar(),
-            sessions=rt.sessions,
+            sessions=per_request_sessions(rt.sessions, settings.db_sessions_per_request),
             cache=rt.cache,
             viewer=viewer,
             auth_error=auth_error,

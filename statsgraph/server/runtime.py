@@ -57,14 +57,14 @@ def make_runtime(settings: Settings, *, clock: Callable[[], datetime] | None = N
             settings.redis_url,
             socket_timeout=settings.redis_socket_timeout,
             breaker_seconds=settings.redis_breaker_seconds,
+            max_connections=settings.redis_max_connections,
+            auth_connections=settings.redis_auth_connections,
         )
     else:
-        shared = MemoryCache(settings.cache_max_entries)
+        shared = MemoryCache(settings.cache_max_entries, settings.cache_max_bytes)
     version = f"{CACHE_FORMAT}:{__version__}:{settings.app_timezone}"
-    return Runtime(
-        settings, engine, make_session_factory(engine), shared, FieldCacheStore(shared, version), clock,
-        OwnTablesState(clock),
-    )
+    store = FieldCacheStore(shared, version, max_value_bytes=settings.cache_max_value_bytes)
+    return Runtime(settings, engine, make_session_factory(engine), shared, store, clock, OwnTablesState(clock))
 
 
 __all__ = ["CACHE_FORMAT", "Runtime", "make_runtime"]

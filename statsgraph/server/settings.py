@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Connections per process (PostgreSQL): pool size and extra connections under bursts.
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
+    # Sessions one request may hold at once, so that one document cannot take the whole pool.
+    db_sessions_per_request: int = Field(default=4, ge=1)
     jwt_secret_key: str = ""
     jwt_algorithm: str = "HS256"
     app_timezone: str = "Asia/Shanghai"
@@ -57,14 +59,27 @@ class Settings(BaseSettings):
     # bounded by this ceiling.
     ttl_closed_max: int = 3600
     cache_max_entries: int = Field(default=10_000, ge=1)
+    # In-process cache (no REDIS_URL): its bound in bytes, and the largest field value kept.
+    cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    cache_max_value_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     redis_socket_timeout: float = 0.25
     redis_breaker_seconds: float = 15.0
+    # Connections per process to Redis: the field cache's pool, and the logout list's own.
+    redis_max_connections: int = Field(default=64, ge=1)
+    redis_auth_connections: int = Field(default=8, ge=1)
 
     # Limits on what one request may cost.
     max_query_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 2_000
     max_body_bytes: int = 64 * 1024
+    # Slow clients: the whole request body must arrive within this (else 408); idle keep-alive
+    # connections close after the second; shutdown waits at most the third for open requests.
+    body_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1)
+    shutdown_timeout_seconds: int = Field(default=10, ge=1)
+    # What one document may cost (statsgraph/schema/cost.py); more is QUERY_TOO_EXPENSIVE.
+    max_query_cost: int = Field(default=30_000, ge=1)
     introspection: bool = True
     cors_origins: list[str] = Field(default_factory=list)
 

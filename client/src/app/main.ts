@@ -49,7 +49,7 @@ const RANGES: readonly ChartRange[] = [7, 30, 90];
 const PALETTE = ['#2563eb', '#16a34a', '#d97706', '#dc2626', '#7c3aed', '#0891b2', '#db2777', '#65a30d'];
 const MAX_MODELS = PALETTE.length - 1; // the rest are summed as "other"
 
-type Viewer = ViewerQuery['viewer'];
+type Viewer = NonNullable<ViewerQuery['viewer']>;
 
 // ---------------------------------------------------------------------------------------------
 // DOM helpers: text only (textContent), never HTML built from data.
@@ -116,13 +116,20 @@ function card(title: string, figures: Figure[], note?: string): HTMLElement {
   return body;
 }
 
+/** Root fields are nullable (a refused root is null with its error, its siblings answer): the
+ * views take a root that did answer. */
+function answered<T>(value: T | null, field: string): T {
+  if (value === null) throw new Error(`${field} did not answer`);
+  return value;
+}
+
 function change(today: number, yesterday: number, show: (n: number) => string): string {
   const kind = changeType(today, yesterday);
   const arrow = kind === 'increase' ? '▲' : kind === 'decrease' ? '▼' : '=';
   return `${arrow} yesterday ${show(yesterday)}`;
 }
 
-function adminCards(stats: AdminDashboardQuery['dashboardStats']): HTMLElement[] {
+function adminCards(stats: NonNullable<AdminDashboardQuery['dashboardStats']>): HTMLElement[] {
   const { today, yesterday, month, allTime, systemHealth: health } = stats;
   const cards = [
     card('Today', [
@@ -156,7 +163,7 @@ function adminCards(stats: AdminDashboardQuery['dashboardStats']): HTMLElement[]
   return cards;
 }
 
-function userCards(stats: UserDashboardQuery['dashboardStats']): HTMLElement[] {
+function userCards(stats: NonNullable<UserDashboardQuery['dashboardStats']>): HTMLElement[] {
   const { today, yesterday, month, allTime, quota } = stats;
   return [
     card('Today', [
@@ -190,7 +197,7 @@ function userCards(stats: UserDashboardQuery['dashboardStats']): HTMLElement[] {
 let trendChart: Chart | null = null;
 let modelChart: Chart | null = null;
 
-function drawTrend(data: DailyChartQuery['dailyStats']): void {
+function drawTrend(data: NonNullable<DailyChartQuery['dailyStats']>): void {
   const labels = data.days.map((d) => d.date);
   trendChart?.destroy();
   trendChart = new Chart(byId<HTMLCanvasElement>('trend-chart'), {
@@ -228,7 +235,7 @@ function drawTrend(data: DailyChartQuery['dailyStats']): void {
   );
 }
 
-function drawModels(data: DailyChartQuery['dailyStats']): void {
+function drawModels(data: NonNullable<DailyChartQuery['dailyStats']>): void {
   const totals = new Map<string, number>();
   for (const day of data.days) {
     for (const m of day.modelBreakdown) totals.set(m.model, (totals.get(m.model) ?? 0) + m.cost);
@@ -303,7 +310,7 @@ async function loadChart(): Promise<void> {
   }
   const page = byId('overview');
   page.dataset.chartLoaded = '';
-  const { dailyStats } = await fetchDailyChart(ENDPOINT, token, range);
+  const dailyStats = answered((await fetchDailyChart(ENDPOINT, token, range)).dailyStats, 'dailyStats');
   drawTrend(dailyStats);
   drawModels(dailyStats);
   page.dataset.chartLoaded = String(range);
@@ -313,8 +320,8 @@ async function loadOverview(v: Viewer): Promise<void> {
   const admin = v.role === 'ADMIN';
   const [stats, providers, recent] = await Promise.all([
     admin
-      ? fetchAdminDashboard(ENDPOINT, token).then((d) => adminCards(d.dashboardStats))
-      : fetchUserDashboard(ENDPOINT, token).then((d) => userCards(d.dashboardStats)),
+      ? fetchAdminDashboard(ENDPOINT, token).then((d) => adminCards(answered(d.dashboardStats, 'dashboardStats')))
+      : fetchUserDashboard(ENDPOINT, token).then((d) => userCards(answered(d.dashboardStats, 'dashboardStats'))),
     fetchProviderHealth(ENDPOINT, token),
     fetchRecentActivity(ENDPOINT, token, 10),
     loadChart(),
@@ -322,11 +329,11 @@ async function loadOverview(v: Viewer): Promise<void> {
   byId('cards').replaceChildren(...stats);
   byId('providers').replaceChildren(table(
     ['Provider', 'State', 'Requests (24 h)'],
-    providerRows(providers.providerStatus).map((p) => [p.name, p.active ? 'active' : 'inactive', p.requests]),
+    providerRows(answered(providers.providerStatus, 'providerStatus')).map((p) => [p.name, p.active ? 'active' : 'inactive', p.requests]),
   ));
   byId('recent').replaceChildren(table(
     ['Time', 'Model', ...(admin ? ['User'] : []), 'Provider', 'Status', 'Tokens', 'Cost'],
-    activityRows(recent.recentRequests).map((r) => [
+    activityRows(answered(recent.recentRequests, 'recentRequests')).map((r) => [
       localTime(r.at), r.model, ...(admin ? [r.user?.name ?? '—'] : []), r.provider?.name ?? '—', r.status,
       r.tokens, r.cost,
     ]),
@@ -351,7 +358,7 @@ async function signIn(candidate: string): Promise<void> {
   token = candidate;
   byId('error').hidden = true;
   try {
-    viewer = (await request(ENDPOINT, token, ViewerDocument, {})).viewer;
+    viewer = answered((await request(ENDPOINT, token, ViewerDocument, {})).viewer, 'viewer');
   } catch (error) {
     fail(error);
     return;

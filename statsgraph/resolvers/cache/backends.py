@@ -1,7 +1,11 @@
 """Where cached figures live: in this process (TTL + size bound), or in Redis (shared).
 
 Redis trouble is never an outage: every call has a short timeout, and after a failure a breaker
-keeps the process away from Redis for a while, logging one warning rather than one per request."""
+keeps the process away from Redis for a while, logging one warning rather than one per request.
+
+The breaker covers cache reads and writes only. The logout-list lookup (`logout_listed`) has a
+small connection pool of its own, so cache traffic cannot starve it, and it never consults or
+trips the breaker: each lookup either reaches Redis or raises for that one request."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import time
 from collections import OrderedDict
 from typing import Protocol
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -19,10 +23,15 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 
+class LogoutListUnavailable(Exception):
+    """The logout list could not be read for this request."""
+
+
 class SharedCache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
     async def set(self, key: str, value: bytes, ttl: float) -> None: ...
     async def exists(self, key: str) -> bool: ...
+    async def logout_listed(self, key: str) -> bool: ...
     async def try_lock(self, key: str, ttl: float) -> bool: ...
     async def unlock(self, key: str) -> None: ...
     @property
@@ -32,8 +41,11 @@ class SharedCache(Protocol):
 class MemoryCache:
     name = "memory"
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(self, max_entries: int = 10_000, max_bytes: int = 64 * 1024 * 1024) -> None:
+        # Bounded by entries and by bytes: a few large values cannot grow the process either.
         self._max = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
 
     async def get(self, key: str) -> bytes | None:
@@ -42,19 +54,35 @@ class MemoryCache:
             return None
         expires, value = item
         if expires <= time.monotonic():
-            self._data.pop(key, None)
+            self._drop(key)
             return None
         self._data.move_to_end(key)
         return value
 
+    def _drop(self, key: str) -> None:
+        item = self._data.pop(key, None)
+        if item is not None:
+            self._bytes -= len(item[1])
+
     async def set(self, key: str, value: bytes, ttl: float) -> None:
+        if len(value) > self._max_bytes:
+            return
+        self._drop(key)
         self._data[key] = (time.monotonic() + ttl, value)
-        self._data.move_to_end(key)
-        while len(self._data) > self._max:
-            self._data.popitem(last=False)
+        self._bytes += len(value)
+        while len(self._data) > self._max or self._bytes > self._max_bytes:
+            _key, (_exp, old) = self._data.popitem(last=False)
+            self._bytes -= len(old)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
 
     async def exists(self, key: str) -> bool:
         return await self.get(key) is not None
+
+    async def logout_listed(self, key: str) -> bool:
+        return await self.exists(key)
 
     async def try_lock(self, key: str, ttl: float) -> bool:
         # One process: the in-flight table of the field cache already serialises misses.
@@ -65,22 +93,40 @@ class MemoryCache:
 
     def clear(self) -> None:
         self._data.clear()
+        self._bytes = 0
 
 
 class RedisCache:
     name = "redis"
 
-    def __init__(self, url: str, *, socket_timeout: float = 0.25, breaker_seconds: float = 15.0) -> None:
-        self._redis = Redis.from_url(
-            url,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            # One immediate retry on a fresh connection: after a Redis restart the pooled
-            # connections are dead, and the first use of each would otherwise trip the breaker.
-            retry=Retry(NoBackoff(), 1),
-            retry_on_error=[RedisConnectionError],
-            health_check_interval=0,
-        )
+    def __init__(
+        self,
+        url: str,
+        *,
+        socket_timeout: float = 0.25,
+        breaker_seconds: float = 15.0,
+        max_connections: int = 64,
+        auth_connections: int = 8,
+    ) -> None:
+        def client(size: int) -> Redis:
+            # A blocking pool: past `size` connections a call waits (up to the socket timeout)
+            # for a free one rather than failing at once, so a burst queues instead of erroring.
+            pool = BlockingConnectionPool.from_url(
+                url,
+                max_connections=size,
+                timeout=socket_timeout,
+                socket_timeout=socket_timeout,
+                socket_connect_timeout=socket_timeout,
+                # One immediate retry on a fresh connection: after a Redis restart the pooled
+                # connections are dead, and the first use of each would otherwise trip the breaker.
+                retry=Retry(NoBackoff(), 1),
+                retry_on_error=[RedisConnectionError],
+                health_check_interval=0,
+            )
+            return Redis(connection_pool=pool)
+
+        self._redis = client(max_connections)
+        self._auth = client(auth_connections)
         self._breaker_seconds = breaker_seconds
         self._open_until = 0.0
 
@@ -114,6 +160,14 @@ class RedisCache:
     async def exists(self, key: str) -> bool:
         return bool(await self._call("exists", key))
 
+    async def logout_listed(self, key: str) -> bool:
+        """Whether a token is on the logout list. Its own pool, no breaker: a failure here
+        raises for this request only and never changes what the next request does."""
+        try:
+            return bool(await self._auth.exists(key))
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise LogoutListUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
     async def try_lock(self, key: str, ttl: float) -> bool:
         # With Redis unreachable nobody else can hold the lock either: compute.
         if not self.available:
@@ -129,6 +183,9 @@ class RedisCache:
 
     async def close(self) -> None:
         await self._redis.aclose()
+        await self._auth.aclose()
+        await self._redis.connection_pool.disconnect()
+        await self._auth.connection_pool.disconnect()
 
 
-__all__ = ["MemoryCache", "RedisCache", "SharedCache"]
+__all__ = ["LogoutListUnavailable", "MemoryCache", "RedisCache", "SharedCache"]

@@ -84,9 +84,13 @@ class FieldCache(FieldExtension):
         async def compute() -> Any:
             return await next_(source, info, **kwargs)
 
-        cached = await ctx.cache.get_or_compute(key, ttl, compute, name)
+        def decode(data: Any) -> Any:
+            # Scope comes from this request, never from the value.
+            return self.rebuild(data, scope)
+
+        cached = await ctx.cache.get_or_compute(key, ttl, compute, name, decode)
         ctx.freshness.record(info.path, cached.computed_at, ttl, scope, hit=cached.hit)
-        return self.rebuild(cached.data)
+        return cached.data
 
 
 __all__ = ["FieldCache"]

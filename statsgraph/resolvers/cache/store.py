@@ -34,10 +34,22 @@ class Cached:
     hit: bool
 
 
+# Values larger than this are neither written nor read: a shared Redis cannot make a request
+# decode tens of megabytes.
+MAX_VALUE_BYTES = 2 * 1024 * 1024
+
+Decode = Callable[[Any], Any]
+
+
+def _as_is(data: Any) -> Any:
+    return data
+
+
 class FieldCacheStore:
-    def __init__(self, backend: SharedCache, version: str) -> None:
+    def __init__(self, backend: SharedCache, version: str, *, max_value_bytes: int = MAX_VALUE_BYTES) -> None:
         self.backend = backend
         self.version = version
+        self.max_value_bytes = max_value_bytes
         self.counters = CacheCounters()
         self._inflight: dict[str, asyncio.Future[Cached]] = {}
 
@@ -45,9 +57,11 @@ class FieldCacheStore:
         return "statsgraph:field:" + self.version + ":" + ":".join(parts)
 
     async def get_or_compute(
-        self, key: str, ttl: float, compute: Callable[[], Awaitable[Any]], name: str
+        self, key: str, ttl: float, compute: Callable[[], Awaitable[Any]], name: str, decode: Decode = _as_is
     ) -> Cached:
-        found = await self._read(key)
+        """The value under `key`, decoded by `decode` (which raises on a value of the wrong
+        shape); a value that does not decode is a miss, and is overwritten by the computed one."""
+        found = await self._read(key, decode)
         if found is not None:
             self.counters.count(self.counters.hits, name)
             return found
@@ -59,7 +73,7 @@ class FieldCacheStore:
         fut: asyncio.Future[Cached] = asyncio.get_running_loop().create_future()
         self._inflight[key] = fut
         try:
-            result = await self._compute_once(key, ttl, compute, name)
+            result = await self._compute_once(key, ttl, compute, name, decode)
             fut.set_result(result)
             return result
         except BaseException as exc:
@@ -70,14 +84,14 @@ class FieldCacheStore:
             del self._inflight[key]
 
     async def _compute_once(
-        self, key: str, ttl: float, compute: Callable[[], Awaitable[Any]], name: str
+        self, key: str, ttl: float, compute: Callable[[], Awaitable[Any]], name: str, decode: Decode
     ) -> Cached:
         lock = key + ":lock"
         locked = await self.backend.try_lock(lock, LOCK_SECONDS)
         if not locked:
             for _ in range(WAIT_STEPS):
                 await asyncio.sleep(WAIT_STEP_SECONDS)
-                found = await self._read(key)
+                found = await self._read(key, decode)
                 if found is not None:
                     self.counters.count(self.counters.hits, name)
                     return found
@@ -86,20 +100,24 @@ class FieldCacheStore:
             data = await compute()
             now = datetime.now(timezone.utc)
             raw = codec.dumps({"v": data, "at": now})
-            await self.backend.set(key, raw, ttl)
-            return Cached(codec.loads(raw)["v"], now, hit=False)
+            if len(raw) <= self.max_value_bytes:
+                await self.backend.set(key, raw, ttl)
+            return Cached(decode(codec.loads(raw)["v"]), now, hit=False)
         finally:
             if locked:
                 await self.backend.unlock(lock)
 
-    async def _read(self, key: str) -> Cached | None:
+    async def _read(self, key: str, decode: Decode) -> Cached | None:
         raw = await self.backend.get(key)
-        if raw is None:
+        if raw is None or len(raw) > self.max_value_bytes:
             return None
         try:
             item = codec.loads(raw)
-            return Cached(item["v"], item["at"], hit=True)
-        except (ValueError, KeyError, TypeError):
+            at = item["at"]
+            if not isinstance(at, datetime):
+                return None
+            return Cached(decode(item["v"]), at, hit=True)
+        except Exception:  # noqa: BLE001 - whatever is wrong with a cached value, it is a miss
             return None
 
 
