@@ -9,8 +9,8 @@ from ..core.scope import GlobalScope, Scope
 from ..db.models import Provider, Usage, User
 from ..db.queries import entities, traffic
 from .context import Context
-from .errors import BadUserInput
 from .entity_loaders import ProviderCountKey, ProviderKey
+from .errors import BadUserInput
 
 MAX_LIMIT = 100
 
