@@ -10,77 +10,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import sys
 from pathlib import Path
 from typing import Any
 
+from .cli_checks import (
+    EXIT_USAGE,
+    ConfigError,
+    missing_tables,
+    one_line,
+    require_database,
+    require_port_free,
+    require_tables,
+    settings_from_env,
+)
+from .demo_command import cmd_demo
+from .run_commands import aggregate_days, serve
 from .settings import DEFAULT_DATABASE_FILE
-
-EXIT_USAGE = 2
-
-
-class ConfigError(Exception):
-    """A setting or argument that cannot work: one line for the operator, exit code 2."""
-
-
-def _settings(**overrides: object):  # noqa: ANN202
-    from .settings import Settings
-
-    return Settings(**overrides)  # type: ignore[arg-type]
-
-
-def _one_line(exc: Exception) -> str:
-    """A pydantic ValidationError (or any ValueError) as one line naming the settings; never the
-    input values, which may hold a password."""
-    errors = getattr(exc, "errors", None)
-    if not callable(errors):
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    parts = []
-    for error in errors():
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        names = [str(p).upper() for p in error.get("loc", ())]
-        # Our validators name the setting themselves.
-        parts.append(message if not names or message.startswith(names[0]) else f"{'.'.join(names)}: {message}")
-    return "; ".join(parts)
-
-
-def _sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL (None for another database or an in-memory one)."""
-    from sqlalchemy import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
-
-
-def _require_database(url: str) -> None:
-    """Commands that read a database refuse a missing SQLite file instead of creating an empty
-    one (SQLite creates any file it is asked to open)."""
-    path = _sqlite_path(url)
-    if path is not None and not path.exists():
-        raise ConfigError(
-            f"no database at {path} (DATABASE_URL): point DATABASE_URL at Aether's database, or run "
-            "`statsgraph demo` in this folder to build the demo one"
-        )
-
-
-async def _missing_tables(engine: Any) -> list[str]:
-    from .app import missing_aether_tables
-
-    async with engine.connect() as conn:
-        return await missing_aether_tables(conn)
-
-
-def _require_tables(missing: list[str], url: str) -> None:
-    if missing:
-        where = _sqlite_path(url) or "DATABASE_URL"
-        raise ConfigError(
-            f"{where} lacks Aether's tables {', '.join(missing)}: point DATABASE_URL at Aether's "
-            "database, or run `statsgraph demo` (or `statsgraph db init` for an empty one)"
-        )
 
 
 def cmd_export_schema(_args: argparse.Namespace) -> int:
@@ -108,7 +54,7 @@ def cmd_db_init(args: argparse.Namespace) -> int:
     from ..db.setup import InitReport, create_indexes, init_database
 
     async def run() -> InitReport:
-        engine = make_engine(_settings().database_url)
+        engine = make_engine(settings_from_env().database_url)
         try:
             report = await init_database(engine)
             if args.create_indexes and report.missing_indexes:
@@ -129,34 +75,10 @@ def cmd_db_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _aggregate(database_url: str, tz: str, backfill: int | None) -> None:
-    from ..core.calendar import BusinessCalendar
-    from ..db.aggregator import aggregate, serialise_sqlite_writers
-    from ..db.engine import make_engine
-    from .progress import progress_bar
-
-    async def run() -> None:
-        engine = make_engine(database_url)
-        if engine.dialect.name == "sqlite":
-            serialise_sqlite_writers(engine)
-        try:
-            _require_tables(await _missing_tables(engine), database_url)
-            report = await aggregate(
-                engine, calendar=BusinessCalendar(tz), backfill_days=backfill,
-                progress=progress_bar("aggregating", unit="days"),
-            )
-        finally:
-            await engine.dispose()
-        span = f" ({report.first_day} .. {report.last_day})" if report.days else ""
-        print(f"aggregated {report.days} day(s){span}; summary updated")
-
-    asyncio.run(run())
-
-
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    s = _settings()
-    _require_database(s.database_url)
-    _aggregate(s.database_url, s.app_timezone, args.backfill)
+    s = settings_from_env()
+    require_database(s.database_url)
+    aggregate_days(s.database_url, s.app_timezone, args.backfill)
     return 0
 
 
@@ -169,17 +91,17 @@ def cmd_token(args: argparse.Namespace) -> int:
     from ..db.models import User
     from .auth import mint_token
 
-    s = _settings(demo_mode=args.demo) if args.demo else _settings()
+    s = settings_from_env(demo_mode=args.demo) if args.demo else settings_from_env()
     try:
         s.require_jwt_secret()
     except ValueError as exc:
         raise ConfigError(f"{exc}; for the demo's database pass --demo") from None
-    _require_database(s.database_url)
+    require_database(s.database_url)
 
     async def find() -> tuple[str, bool, bool] | None:
         engine = make_engine(s.database_url)
         try:
-            _require_tables(await _missing_tables(engine), s.database_url)
+            require_tables(await missing_tables(engine), s.database_url)
             async with make_session_factory(engine)() as session:
                 row = (await session.execute(
                     select(User.id, User.is_active, User.is_deleted).where(User.username == args.user)
@@ -202,174 +124,13 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(settings, host: str, port: int, workers: int) -> None:  # noqa: ANN001
-    import uvicorn
-
-    from .logs import configure_logging
-
-    configure_logging(settings.log_format, settings.log_level)
-    # Bounded shutdown and idle connections: a stalled client cannot keep the server running.
-    limits = {
-        "timeout_graceful_shutdown": settings.shutdown_timeout_seconds,
-        "timeout_keep_alive": settings.keep_alive_timeout_seconds,
-    }
-    if workers > 1:
-        # Workers import the app by name and read settings from the environment.
-        os.environ.setdefault("DATABASE_URL", settings.database_url)
-        if settings.demo_mode:
-            os.environ["DEMO_MODE"] = "1"
-        uvicorn.run("statsgraph.server.asgi:app", host=host, port=port, workers=workers, log_config=None, **limits)
-    else:
-        from .app import create_app
-
-        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, **limits)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
-    s = _settings()
+    s = settings_from_env()
     s.require_jwt_secret()
-    _require_database(s.database_url)
-    _require_port_free(args.host, args.port)
-    _serve(s, args.host, args.port, args.workers)
+    require_database(s.database_url)
+    require_port_free(args.host, args.port)
+    serve(s, args.host, args.port, args.workers)
     return 0
-
-
-def _require_port_free(host: str, port: int) -> None:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise ConfigError(f"--host {host!r} does not resolve ({exc.strerror or exc})") from None
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot listen on {host}:{port} ({exc.strerror or exc}): pass another --port, "
-                "or stop what is using it"
-            ) from None
-
-
-async def _demo_state(url: str) -> str:
-    """"demo" (built by the demo), "empty" (no tables) or "other" (tables, not the demo's)."""
-    from sqlalchemy import select
-
-    from ..db.engine import make_engine, make_session_factory
-    from ..db.models import User
-
-    engine = make_engine(url)
-    try:
-        missing = await _missing_tables(engine)
-        from .app import AETHER_TABLES
-
-        if set(missing) == set(AETHER_TABLES):
-            return "empty"
-        if missing:
-            return "other"
-        async with make_session_factory(engine)() as session:
-            names = set((await session.execute(
-                select(User.username).where(User.username.in_(["admin", "alice"]))
-            )).scalars())
-        return "demo" if names == {"admin", "alice"} else "other"
-    finally:
-        await engine.dispose()
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from datetime import timedelta
-
-    from ..db.engine import make_engine
-    from ..db.setup import init_database
-    from ..demo.generator import generate_demo
-    from .auth import mint_token
-    from .progress import progress_bar
-
-    if not args.no_serve:
-        # Before minutes of generating: a busy port would only show up at the very end.
-        _require_port_free(args.host, args.port)
-    path = Path(args.database).resolve()
-    url = f"sqlite+aiosqlite:///{path}"
-    s = _settings(database_url=url, demo_mode=True, log_format="text")
-    state = asyncio.run(_demo_state(url)) if path.exists() else "missing"
-    if state == "other":
-        raise ConfigError(
-            f"{path} holds a database that the demo did not build; it is left alone: pass "
-            "--database with another file"
-        )
-    if args.rebuild and state == "demo":
-        path.unlink()
-        state = "missing"
-    if state in ("missing", "empty"):
-        async def build() -> None:
-            engine = make_engine(url)
-            try:
-                await init_database(engine)
-                print(f"generating {args.requests:,} requests over {args.days} days into {path}")
-                await generate_demo(
-                    engine, requests=args.requests, days=args.days, tz=s.app_timezone,
-                    progress=progress_bar("generating requests"),
-                )
-            finally:
-                await engine.dispose()
-
-        asyncio.run(build())
-        _aggregate(url, s.app_timezone, None)
-    else:
-        print(f"using the existing demo database {path} (--rebuild to make a new one)")
-
-    from sqlalchemy import select
-
-    from ..db.engine import make_session_factory
-    from ..db.models import User
-
-    async def ids() -> dict[str, str]:
-        engine = make_engine(url)
-        try:
-            async with make_session_factory(engine)() as session:
-                rows = await session.execute(
-                    select(User.username, User.id).where(User.is_deleted.is_(False), User.is_active.is_(True))
-                    .order_by(User.role, User.created_at)
-                )
-                return dict(rows.all())
-        finally:
-            await engine.dispose()
-
-    users = asyncio.run(ids())
-    admin_token = mint_token(users["admin"], settings=s, ttl=timedelta(days=7))
-    user_name = next(n for n in users if n != "admin")
-    user_token = mint_token(users[user_name], settings=s, ttl=timedelta(days=7))
-    origin = f"http://{args.host}:{args.port}"
-    base = f"{origin}/graphql"
-    default_db = Path(DEFAULT_DATABASE_FILE).resolve() == path
-    print(f"\nadmin token:\n  {admin_token}\nuser token ({user_name}):\n  {user_token}\n")
-    # The token rides in the fragment, which the browser keeps to itself.
-    print("dashboard (each link signs in; the token never reaches the server's logs):")
-    print(f"  admin:        {origin}/#token={admin_token}")
-    print(f"  {user_name + ':':<13} {origin}/#token={user_token}")
-    print(f"GraphiQL:       {base}  (paste a token into its Token field)\n")
-    print("try:")
-    print(
-        f"  curl -s {base} -H 'Content-Type: application/json' -H 'Authorization: Bearer {admin_token}' "
-        "-d '{\"query\": \"{ dashboardStats { today { requests cost } allTime { totalTokens } } }\"}'"
-    )
-    print("\nother commands on this database:")
-    env = "" if default_db else f"DATABASE_URL=sqlite:///{path} "
-    if default_db:
-        print(f"  (run them in this folder: DATABASE_URL defaults to ./{DEFAULT_DATABASE_FILE})")
-    else:
-        print(f"  DATABASE_URL=sqlite:///{path}")
-    print(f"  {env}statsgraph token --demo --user {user_name}   # --demo: signed with the demo's secret")
-    print(f"  {env}statsgraph aggregate")
-    print("a frontend on another origin (say a dev server on port 5173) must be allowed to call the API:")
-    print(f"  CORS_ORIGINS='[\"http://localhost:5173\"]' statsgraph demo --port {args.port}\n")
-    if args.no_serve:
-        return 0
-    _serve(s, args.host, args.port, 1)
-    return 0
-
-
-# --- argument types: refused by argparse with a usage line and exit code 2 --------------------
 
 
 def _int_in(low: int, high: int | None = None) -> Any:
@@ -482,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (ConfigError, ValueError) as exc:
         # Configuration and settings errors (pydantic's included): one line, no traceback.
-        print(f"statsgraph: {_one_line(exc)}", file=sys.stderr)
+        print(f"statsgraph: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
 
 
