@@ -91,6 +91,11 @@ async def empty_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     return url
 
 
+# For tests of the analytics' figures, where a report's size is what is under test; the cost
+# limit has its own tests.
+UNPRICED = 10**9
+
+
 def settings_for(url: str, *, tz: str = "Asia/Shanghai", redis_url: str | None = None, **kw: object) -> Settings:
     return Settings(
         database_url=url, jwt_secret_key=SECRET, app_timezone=tz, redis_url=redis_url, **kw  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ import pytest
 from statsgraph.db.engine import count_statements, make_engine
 from statsgraph.db.rollup_hourly import roll_up_hours
 from tests.conftest import (
+    UNPRICED,
     Api,
     app_client,
     assert_forbidden,
@@ -42,7 +43,7 @@ def codes(body: dict) -> set:
 
 async def test_bad_arguments_are_bad_user_input(world) -> None:  # noqa: ANN001
     url, ds = world
-    settings = settings_for(url, tz=TZ)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
     bad = [
         ({"range": {}}, "range"),
         ({"range": {"from": "2026-03-01T00:00:00Z", "startDate": "2026-03-01"}}, "range"),
@@ -68,7 +69,7 @@ async def test_bad_arguments_are_bad_user_input(world) -> None:  # noqa: ANN001
 
 async def test_scope_escapes_are_forbidden(world) -> None:  # noqa: ANN001
     url, ds = world
-    settings = settings_for(url, tz=TZ)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
     alice = next(u for u in ds.users if u.username == "alice")
     bob = next(u for u in ds.users if u.username == "bob")
     rng = {"startDate": "2026-03-01"}
@@ -111,7 +112,7 @@ async def test_statements_do_not_grow_with_buckets_or_groups(world, rolled_up: b
         async with engine.connect() as conn:
             await roll_up_hours(conn, now=NOW)
         await engine.dispose()
-    settings = settings_for(url, tz=TZ)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
     by = ["PROVIDER", "API_KEY", "USER", "MODEL"]
     shapes = [
         ({"startDate": "2026-03-10"}, None, 1),

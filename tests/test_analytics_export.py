@@ -9,6 +9,7 @@ import pytest
 
 from tests import reference_analytics as ref
 from tests.conftest import (
+    UNPRICED,
     app_client,
     fresh_database_url,
     live_admin,
@@ -35,7 +36,7 @@ def parse(text: str) -> list[dict]:
 
 async def test_csv_rows_are_the_reports_buckets_times_groups(world) -> None:  # noqa: ANN001
     url, ds = world
-    settings = settings_for(url, tz=TZ)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
     alice = next(u for u in ds.users if u.username == "alice")
     start = utc(2026, 3, 2, 16)
     end = utc(2026, 3, 9, 16)

@@ -16,6 +16,7 @@ from statsgraph.db.rollup_hourly import roll_up_hours
 from statsgraph.db.rollup_tables import ROLLUP_TABLES, RollupHour
 from tests import reference_analytics as ref
 from tests.conftest import (
+    UNPRICED,
     Api,
     app_client,
     fresh_database_url,
@@ -173,7 +174,7 @@ async def test_admin_answers_match_the_reference(world, state: str) -> None:  # 
     url, ds = world
     hours = await set_rollups(url, state)
     assert (hours > 1000) == (state != "never"), hours
-    settings = settings_for(url, tz=TZ)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
     async with app_client(settings, NOW) as client:
         api = Api(client, token_for(live_admin(ds).id, settings))
         for case in cases(ds):
@@ -184,7 +185,7 @@ async def test_admin_answers_match_the_reference(world, state: str) -> None:  # 
 async def test_admin_as_user_and_user_match_the_reference(world, state: str) -> None:  # noqa: ANN001
     url, ds = world
     await set_rollups(url, state)
-    settings = settings_for(url, tz=TZ)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
     alice = next(u for u in ds.users if u.username == "alice")
     t = today(TZ)
     selected = [

@@ -12,6 +12,7 @@ from sqlalchemy import insert
 from statsgraph.db.engine import count_statements, make_engine
 from statsgraph.db.models import Usage
 from tests.conftest import (
+    UNPRICED,
     Api,
     app_client,
     assert_forbidden,
@@ -74,7 +75,7 @@ async def walk(api: Api, variables: dict, pages: int = 1000) -> list[dict]:
 
 async def test_pages_cover_the_scope_newest_first(world) -> None:  # noqa: ANN001
     url, ds = world
-    settings = settings_for(url, tz=TZ)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
     alice = next(u for u in ds.users if u.username == "alice")
     start = NOW - timedelta(days=3)
     async with app_client(settings, NOW) as client:
@@ -99,7 +100,7 @@ async def test_pages_cover_the_scope_newest_first(world) -> None:  # noqa: ANN00
 
 async def test_cursors_are_stable_bound_and_signed(world) -> None:  # noqa: ANN001
     url, ds = world
-    settings = settings_for(url, tz=TZ)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
     alice = next(u for u in ds.users if u.username == "alice")
     async with app_client(settings, NOW) as client:
         api = Api(client, token_for(live_admin(ds).id, settings))
@@ -139,7 +140,7 @@ async def test_cursors_are_stable_bound_and_signed(world) -> None:  # noqa: ANN0
 
 async def test_a_page_costs_constant_statements(world) -> None:  # noqa: ANN001
     url, ds = world
-    settings = settings_for(url, tz=TZ)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
     counts = set()
     async with app_client(settings, NOW) as client:
         api = Api(client, token_for(live_admin(ds).id, settings))

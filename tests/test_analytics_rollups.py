@@ -13,6 +13,7 @@ from statsgraph.db.models import Usage
 from statsgraph.db.rollup_hourly import MARGIN, floor_hour, roll_up_hours
 from statsgraph.db.rollup_tables import ROLLUP_TABLES, RollupHour, UsageHourly, UsageHourlyLatency
 from tests.conftest import (
+    UNPRICED,
     Api,
     app_client,
     fresh_database_url,
@@ -100,7 +101,7 @@ async def test_closed_hours_without_open_rows_are_rolled_up_once(world) -> None:
 async def test_usage_reads_rollups_and_a_late_change_is_re_rolled(world) -> None:  # noqa: ANN001
     url, ds = world
     await roll(url)
-    settings = settings_for(url, tz=TZ)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
     start, end = NOW - timedelta(hours=20), NOW
     variables = {"from": start.isoformat(), "to": end.isoformat()}
     want_requests, want_timed = raw_totals(ds, start, end)

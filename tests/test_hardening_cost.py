@@ -154,3 +154,64 @@ async def test_a_report_does_not_cost_a_cache_round_trip_per_day(world) -> None:
     assert cold == warm
     assert len(cold["dailyStats"]["days"]) == 200
     assert cold_calls <= 10 and warm_calls <= 10, (cold_calls, warm_calls)
+
+
+MEASURES = "requests cost responseTime { p50 p99 }"
+GROUP = "isOther key { model apiKey { name } } measures { " + MEASURES + " }"
+
+
+def report(range_: str, granularity: str | None, group_by: str, limit: int | None = None) -> str:
+    args = [f"range: {{{range_}}}", f"groupBy: [{group_by}]"]
+    if granularity:
+        args.append(f"granularity: {granularity}")
+    if limit is not None:
+        args.append(f"limit: {limit}")
+    return ("{ usage(" + ", ".join(args) + ") { totals { " + MEASURES + " } groups { " + GROUP + " } "
+            "buckets { start totals { " + MEASURES + " } groups { " + GROUP + " } } } }")
+
+
+def test_a_report_costs_its_buckets_times_its_groups() -> None:
+    week = 'from: "2026-03-01T00:00:00Z", to: "2026-03-08T00:00:00Z"'
+    day = 'from: "2026-03-07T00:00:00Z", to: "2026-03-08T00:00:00Z"'
+    hourly_week = cost(report(week, "HOUR", "MODEL", 5))
+    assert hourly_week > 5 * cost(report(day, "HOUR", "MODEL", 5))
+    assert cost(report(week, "HOUR", "MODEL", 50)) > 5 * hourly_week
+    assert cost(report(week, "DAY", "MODEL", 5)) * 10 < hourly_week
+    # Without groupBy every list holds one group whatever the limit; without granularity no bucket.
+    assert cost(report(week, "HOUR", "", 100)) == cost(report(week, "HOUR", "", 1))
+    assert cost(report(week, None, "MODEL", 5)) * 20 < hourly_week
+    # Dates count as their days in any zone; a range without an end runs to the server's clock.
+    assert cost(report('startDate: "2026-03-01", endDate: "2026-03-07"', "HOUR", "MODEL", 5)) >= hourly_week
+    open_ended = report('startDate: "2026-03-01"', "HOUR", "MODEL", 5)
+    assert query_cost(build_schema()._schema, parse(open_ended), {}, None, NOW) >= hourly_week
+    # Variables are priced as sent.
+    doc = "query($r: TimeRange!, $l: Int!) { usage(range: $r, granularity: HOUR, groupBy: [MODEL], limit: $l) { buckets { groups { " + GROUP + " } } } }"
+    assert cost(doc, {"r": {"from": "2026-03-01T00:00:00Z", "to": "2026-03-08T00:00:00Z"}, "l": 50}) > 5 * cost(
+        doc, {"r": {"from": "2026-03-01T00:00:00Z", "to": "2026-03-08T00:00:00Z"}, "l": 5}
+    )
+
+
+def test_a_page_of_the_request_log_costs_its_size() -> None:
+    page = "{ requests(first: %d) { edges { cursor node { id model cost apiKey { name } user { id } } } pageInfo { hasNextPage } } }"
+    assert cost(page % 100) > 5 * cost(page % 10)
+    assert cost("{ requests { edges { node { id } } } }") == cost("{ requests(first: 20) { edges { node { id } } } }")
+
+
+async def test_a_huge_report_is_refused_and_the_analytics_page_is_not(world) -> None:  # noqa: ANN001
+    url, admin, _ = world
+    settings = settings_for(url)
+    month_hourly = report('startDate: "2026-02-08"', "HOUR", "API_KEY, MODEL", 100)
+    analytics = (OPERATIONS / "Analytics.graphql").read_text()
+    async with app_client(settings, NOW) as client:
+        api = Api(client, token_for(admin.id, settings))
+        async with count_statements() as counter:
+            body = (await api.post(month_hourly)).json()
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["QUERY_TOO_EXPENSIVE"]
+        assert body["data"] is None
+        assert counter.count <= 1, "only authentication may run"
+        # What the dashboard's analytics view asks: 90 days by day, the top ten models.
+        variables = {"range": {"startDate": "2025-12-11"}, "granularity": "DAY", "groupBy": ["MODEL"]}
+        body = (await api.post(analytics, variables)).json()
+        assert "errors" not in body, body.get("errors")
+        assert body["extensions"]["cost"]["requested"] < settings.max_query_cost
+        assert len(body["data"]["usage"]["buckets"]) == 90

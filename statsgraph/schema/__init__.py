@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -41,6 +42,7 @@ def build_schema(
     max_tokens: int = 2_000,
     introspection: bool = True,
     max_cost: int = DEFAULT_MAX_QUERY_COST,
+    clock: Callable[[], datetime] | None = None,
     extra_extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> strawberry.Schema:
     # The limits' validation rules are built once, so the validation cache can key on them;
@@ -59,7 +61,7 @@ def build_schema(
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         # Priced after validation and before execution: over the limit, nothing runs.
-        cost_limiter(max_cost),
+        cost_limiter(max_cost, clock),
         *extra_extensions,
         MaskInternalErrors,
     ]

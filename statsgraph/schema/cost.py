@@ -10,15 +10,10 @@ spread, and variables are resolved to the values sent (or their defaults). A fie
 rule costs `LEAF` when it is a scalar and `OBJECT` otherwise, with size 1.
 
 Rules live in `RULES`, keyed `"Type.field"` with GraphQL names. `size` is an int, or a function
-of the field's arguments and its parent field's arguments (both as sent, defaults filled in by the
-helpers below). To cost a new field, add a line. Two fields planned elsewhere, for example:
-
-    "Query.usage": Rule(cost=20, size=lambda a, p: buckets(a["range"], a["granularity"])),
-    "UsageReport.groups": Rule(size=parent_arg("limit", default=10, cap=100)),
-    "Query.requests": Rule(cost=10, size=arg("first", default=20, cap=100)),
-
-(`buckets` being whatever counts a range's buckets at a granularity.) The unit is roughly "one
-value in the answer"; a field that reads the database or the cache costs about ten.
+of a `Call`: the field's own arguments, the arguments of the fields above it (nearest first, so a
+bucket's groups see the `usage` field's `limit`), and the request's clock (a range without an end
+runs to now). The unit is roughly "one value in the answer"; a field that reads the database or
+the cache costs about ten.
 
 The total comes back as `extensions.cost = {requested, limit}` on every response; over the limit
 the document is refused with QUERY_TOO_EXPENSIVE and nothing runs."""
@@ -27,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from graphql import (
@@ -50,7 +46,6 @@ from graphql.language import DocumentNode, VariableNode
 from strawberry.extensions import SchemaExtension
 
 Args = Mapping[str, Any]
-Size = Callable[[Args, Args], int]
 
 LEAF = 1.0
 OBJECT = 1.0
@@ -66,23 +61,101 @@ def _int(value: Any, default: int, cap: int) -> int:
     return max(1, min(value, cap))
 
 
+@dataclass(frozen=True)
+class Call:
+    """What a list's size may depend on."""
+
+    args: Args
+    inherited: Args
+    now: datetime
+
+
+Size = Callable[[Call], int]
+
+
 def arg(name: str, *, default: int, cap: int) -> Size:
     """The list holds as many items as the field's argument `name` says (bounded by `cap`)."""
-    return lambda args, _parent: _int(args.get(name), default, cap)
+    return lambda call: _int(call.args.get(name), default, cap)
 
 
 def parent_arg(name: str, *, default: int, cap: int) -> Size:
-    """The list holds as many items as its parent field's argument `name` says."""
-    return lambda _args, parent: _int(parent.get(name), default, cap)
+    """The list holds as many items as an argument `name` of a field above it says."""
+    return lambda call: _int(call.inherited.get(name), default, cap)
 
 
 @dataclass(frozen=True)
 class Rule:
-    cost: float = OBJECT
+    cost: float | Callable[[Call], float] = OBJECT
     size: int | Size = 1
 
-    def size_of(self, args: Args, parent: Args) -> int:
-        return self.size if isinstance(self.size, int) else self.size(args, parent)
+    def cost_of(self, call: Call) -> float:
+        return self.cost(call) if callable(self.cost) else self.cost
+
+    def size_of(self, call: Call) -> int:
+        return self.size if isinstance(self.size, int) else self.size(call)
+
+
+# The analytics' own bounds (the resolver refuses anything beyond them, so a document never
+# costs more than they allow).
+MAX_BUCKETS = 800
+MAX_GROUPS = 100
+
+
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _day(value: Any, *, offset: int = 0) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return datetime(parsed.year, parsed.month, parsed.day, tzinfo=timezone.utc) + timedelta(days=offset)
+
+
+def _span(time_range: Any, now: datetime) -> timedelta:
+    """An upper bound of a `TimeRange`'s length whatever its time zone (a day of margin on
+    each side of dates, since a zone moves midnight by at most a day)."""
+    if not isinstance(time_range, Mapping):
+        return timedelta(0)
+    start = _instant(time_range.get("from")) or _day(time_range.get("startDate"), offset=-1)
+    end = _instant(time_range.get("to")) or _day(time_range.get("endDate"), offset=2) or now + timedelta(days=1)
+    if start is None or end <= start:
+        return timedelta(0)
+    return end - start
+
+
+def report_buckets(call: Call) -> int:
+    """How many buckets a `usage` report holds: none without a granularity, else its range in
+    units of it (weeks and months counted short, as 7 and 28 days, to stay an upper bound)."""
+    unit_hours = {"HOUR": 1, "DAY": 24, "WEEK": 7 * 24, "MONTH": 28 * 24}.get(str(call.inherited.get("granularity")))
+    if unit_hours is None:
+        return 0
+    hours = _span(call.inherited.get("range"), call.now) / timedelta(hours=1)
+    return max(1, min(MAX_BUCKETS, int(hours // unit_hours) + 2))
+
+
+def report_reads(call: Call) -> float:
+    """A report reads its range once per kind of figure: ten per day of range on top of the
+    statements themselves, since longer ranges read more pre-aggregated rows."""
+    days = _span(call.args.get("range"), call.now) / timedelta(days=1)
+    return 30 + 10 * min(days, 402)
+
+
+def report_groups(call: Call) -> int:
+    """Without `groupBy` a report has one group; with it, up to `limit` and the `isOther` one."""
+    group_by = call.inherited.get("groupBy")
+    if not group_by:
+        return 1
+    return _int(call.inherited.get("limit"), default=20, cap=MAX_GROUPS) + 1
 
 
 RULES: dict[str, Rule] = {
@@ -104,12 +177,27 @@ RULES: dict[str, Rule] = {
     "DailyStatsReport.days": Rule(cost=10, size=parent_arg("days", default=7, cap=366)),
     "DailyStat.modelBreakdown": Rule(cost=2, size=MODELS_PER_DAY),
     "DailyStatsReport.modelSummary": Rule(cost=10, size=MODELS_PER_PERIOD),
+    # A report reads the database once per kind of figure, whatever its size; its answer grows
+    # as buckets × groups × measures.
+    "Query.usage": Rule(cost=report_reads),
+    "UsageReport.groups": Rule(size=report_groups),
+    "UsageReport.buckets": Rule(size=report_buckets),
+    "UsageBucket.groups": Rule(size=report_groups),
+    "GroupKey.provider": Rule(cost=2),
+    "GroupKey.apiKey": Rule(cost=2),
+    "GroupKey.user": Rule(cost=2),
+    "Query.requests": Rule(cost=10),
+    "RequestConnection.edges": Rule(size=parent_arg("first", default=20, cap=100)),
+    "RecentRequest.apiKey": Rule(cost=5),
 }
 
 
 class _Walker:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any]) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any], now: datetime
+    ) -> None:
         self.schema = schema
+        self.now = now
         self.variables = dict(variables)
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
@@ -138,7 +226,7 @@ class _Walker:
                 )
 
     def selection_cost(
-        self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, parent_args: Args, n: float,
+        self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, inherited: Args, n: float,
         seen: frozenset[str],
     ) -> float:
         total = 0.0
@@ -153,11 +241,11 @@ class _Walker:
             if rule is None:
                 leaf = node.selection_set is None or (field_type is not None and is_leaf_type(field_type))
                 rule = Rule(cost=LEAF if leaf else OBJECT)
-            total += n * rule.cost
+            call = Call(args, inherited, self.now)
+            total += n * rule.cost_of(call)
             if node.selection_set is not None:
-                total += self.selection_cost(
-                    node.selection_set, field_type, args, n * rule.size_of(args, parent_args), seen
-                )
+                size = rule.size_of(call)
+                total += self.selection_cost(node.selection_set, field_type, {**inherited, **args}, n * size, seen)
         return total
 
     def _args(self, node: FieldNode, definition: GraphQLField | None) -> dict[str, Any]:
@@ -181,7 +269,11 @@ def _is_undefined(value: Any) -> bool:
 
 
 def query_cost(
-    schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any] | None, operation_name: str | None
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Mapping[str, Any] | None,
+    operation_name: str | None,
+    now: datetime | None = None,
 ) -> int:
     """The cost of the operation a request would run (the named one, or the only one)."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -189,11 +281,11 @@ def query_cost(
         operations = [o for o in operations if o.name is not None and o.name.value == operation_name]
     if not operations:
         return 0
-    walker = _Walker(schema, document, variables or {})
+    walker = _Walker(schema, document, variables or {}, now or datetime.now(timezone.utc))
     return int(max(walker.operation_cost(o) for o in operations) + 0.999)
 
 
-def cost_limiter(max_cost: int) -> type[SchemaExtension]:
+def cost_limiter(max_cost: int, clock: Callable[[], datetime] | None = None) -> type[SchemaExtension]:
     class QueryCost(SchemaExtension):
         requested: int | None = None
 
@@ -201,7 +293,8 @@ def cost_limiter(max_cost: int) -> type[SchemaExtension]:
             ec = self.execution_context
             if self.requested is None and ec.graphql_document is not None:
                 variables = ec.variables if isinstance(ec.variables, Mapping) else {}
-                self.requested = query_cost(ec.schema._schema, ec.graphql_document, variables, ec.operation_name)
+                now = clock() if clock is not None else None
+                self.requested = query_cost(ec.schema._schema, ec.graphql_document, variables, ec.operation_name, now)
             return self.requested
 
         def on_execute(self) -> Iterator[None]:
@@ -220,4 +313,7 @@ def cost_limiter(max_cost: int) -> type[SchemaExtension]:
     return QueryCost
 
 
-__all__ = ["DEFAULT_MAX_QUERY_COST", "RULES", "Rule", "arg", "cost_limiter", "parent_arg", "query_cost"]
+__all__ = [
+    "DEFAULT_MAX_QUERY_COST", "RULES", "Call", "Rule", "arg", "cost_limiter", "parent_arg", "query_cost",
+    "report_buckets", "report_groups",
+]

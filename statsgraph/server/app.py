@@ -79,6 +79,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         max_tokens=settings.max_tokens,
         introspection=settings.introspection,
         max_cost=settings.max_query_cost,
+        clock=rt.clock,
         extra_extensions=[CacheHints, metrics.extension()],
     )
     router = PersistedQueryRouter(
