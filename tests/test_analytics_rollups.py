@@ -1,17 +1,30 @@
-"""Hourly rollups: which hours are rolled up, that `usage` reads them, that running twice writes
-the same rows, and that a row changing after its hour was rolled up is still counted exactly."""
+"""Rollups: which hours are rolled up, that `usage` reads them, that running twice writes the
+same rows, and that a row changing after its hour was rolled up is still counted exactly; days
+built from the hours, read by reports over everyone's rows, rebuilt after a late change, and
+never counted twice after a zone change."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import delete, func, insert, select, update
 
-from statsgraph.db.engine import make_engine
+from statsgraph.core.calendar import BusinessCalendar
+from statsgraph.db.engine import count_statements, make_engine
 from statsgraph.db.models import Usage
+from statsgraph.db.rollup_daily import roll_up_days
 from statsgraph.db.rollup_hourly import MARGIN, floor_hour, roll_up_hours
-from statsgraph.db.rollup_tables import ROLLUP_TABLES, RollupHour, UsageHourly, UsageHourlyLatency
+from statsgraph.db.rollup_tables import (
+    ROLLUP_TABLES,
+    RollupDay,
+    RollupHour,
+    UsageDaily,
+    UsageDailyLatency,
+    UsageHourly,
+    UsageHourlyLatency,
+)
+from tests import reference_analytics as ref
 from tests.conftest import (
     UNPRICED,
     Api,
@@ -23,6 +36,7 @@ from tests.conftest import (
     token_for,
     utc,
 )
+from tests.documents import assert_same
 
 NOW = utc(2026, 3, 10, 15, 30)
 TZ = "Asia/Shanghai"
@@ -147,3 +161,142 @@ async def test_usage_reads_rollups_and_a_late_change_is_re_rolled(world) -> None
         assert floor_hour(target.created_at) not in rolled and cells
         got = (await api.query(DOC, variables))["usage"]["totals"]
         assert got["requests"] == want_requests + 1
+
+
+async def roll_days(url: str, tz: str = TZ, now=NOW) -> int:  # noqa: ANN001
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            await roll_up_hours(conn, now=now)
+            return await roll_up_days(conn, BusinessCalendar(tz, clock=lambda: now))
+    finally:
+        await engine.dispose()
+
+
+async def fetch(url: str, stmt):  # noqa: ANN001, ANN201
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return list(await conn.execute(stmt))
+    finally:
+        await engine.dispose()
+
+
+def aware(instant: datetime) -> datetime:
+    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+
+
+def reference(ds, case: dict, tz: str = TZ, user_id: str | None = None, *, operator: bool = True) -> dict:  # noqa: ANN001
+    t = NOW.astimezone(ref.ZoneInfo(tz)).date()
+    start = ref.local_midnight(t - timedelta(days=case["days"] - 1), ref.ZoneInfo(tz))
+    end = ref.local_midnight(t + timedelta(days=1), ref.ZoneInfo(tz))  # endDate defaults to today
+    return ref.usage_report(
+        ds, start=start, end=end, granularity=case["granularity"], tz=tz, group_by=case["groupBy"], flt=None,
+        order="COST_DESC", limit=20, user_id=user_id, operator=operator,
+    )
+
+
+def variables(case: dict, tz: str = TZ, user_id: str | None = None) -> dict:
+    t = NOW.astimezone(ref.ZoneInfo(tz)).date()
+    return {"range": {"startDate": (t - timedelta(days=case["days"] - 1)).isoformat()},
+            "granularity": case["granularity"], "groupBy": case["groupBy"], "timeZone": tz, "userId": user_id,
+            "filter": None, "orderBy": "COST_DESC", "limit": 20}
+
+
+REPORT = ref.document(operator=True)
+MONTH_BY_MODEL = {"days": 30, "granularity": "DAY", "groupBy": ["MODEL"]}
+WEEKS_BY_PROVIDER = {"days": 60, "granularity": "WEEK", "groupBy": ["PROVIDER", "OUTCOME"]}
+WHOLE_RANGE = {"days": 45, "granularity": None, "groupBy": ["STATUS_CODE"]}
+
+
+async def test_days_hold_what_their_rows_hold_and_serve_reports_over_everyone(world) -> None:  # noqa: ANN001
+    url, ds = world
+    built = await roll_days(url)
+    assert built > 60
+    assert await roll_days(url) == 0  # nothing new
+    days = sorted((aware(s), aware(e)) for s, e in await fetch(url, select(RollupDay.day_start, RollupDay.day_end)))
+    assert all(e - s == timedelta(hours=24) for s, e in days)  # Shanghai has no DST
+    # Each day's cells add up to its raw rows, whatever user or key they came from.
+    for start, end in days[:: max(1, len(days) // 8)]:
+        rows = [r for r in ds.usage if start <= r.created_at < end]
+        (requests, cost, timed), = await fetch(url, select(
+            func.sum(UsageDaily.requests), func.sum(UsageDaily.cost), func.sum(UsageDaily.response_count)
+        ).where(UsageDaily.day_start == start))
+        assert (requests or 0, timed or 0) == (len(rows), sum(r.response_time_ms is not None for r in rows))
+        assert abs((cost or 0) - sum(r.total_cost_usd for r in rows)) < 1e-6
+        (histogram,), = await fetch(url, select(func.sum(UsageDailyLatency.count)).where(
+            UsageDailyLatency.day_start == start, UsageDailyLatency.kind == 0))
+        assert (histogram or 0) == sum(r.response_time_ms is not None for r in rows)
+
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
+    admin = live_admin(ds)
+    alice = next(u for u in ds.users if u.username == "alice")
+    async with app_client(settings, NOW) as client:
+        api = Api(client, token_for(admin.id, settings))
+        for case in (MONTH_BY_MODEL, WEEKS_BY_PROVIDER, WHOLE_RANGE):
+            async with count_statements() as counter:
+                got = (await api.query(REPORT, variables(case)))["usage"]
+            assert_same(got, reference(ds, case), str(case))
+            assert any("statsgraph_usage_daily" in s for s in counter.statements), case
+        # Days hold no user or key: a user's report, or one by API key, reads hours instead.
+        for viewer, case, user in (
+            (admin, {"days": 30, "granularity": "DAY", "groupBy": ["API_KEY"]}, None),
+            (alice, MONTH_BY_MODEL, alice.id),
+        ):
+            operator = viewer is admin
+            viewer_api = Api(client, token_for(viewer.id, settings))
+            async with count_statements() as counter:
+                got = (await viewer_api.query(ref.document(operator=operator), variables(case, user_id=user)))["usage"]
+            assert_same(got, reference(ds, case, user_id=user, operator=operator), str(case))
+            assert not any("statsgraph_usage_daily" in s for s in counter.statements), case
+            assert any("statsgraph_usage_hourly" in s for s in counter.statements), case
+
+        # The days are what is read: doubling one day's cell shows in the answer.
+        (cell,), = await fetch(url, select(UsageDaily.id).where(UsageDaily.day_start == days[-3][0]).limit(1))
+        (n,), = await fetch(url, select(UsageDaily.requests).where(UsageDaily.id == cell))
+        await run_sql(url, update(UsageDaily).where(UsageDaily.id == cell).values(requests=n * 2))
+        got = (await api.query(REPORT, variables(MONTH_BY_MODEL)))["usage"]
+        assert got["totals"]["requests"] == reference(ds, MONTH_BY_MODEL)["totals"]["requests"] + n
+        await run_sql(url, update(UsageDaily).where(UsageDaily.id == cell).values(requests=n))
+
+
+async def test_a_late_change_rebuilds_its_day(world) -> None:  # noqa: ANN001
+    url, ds = world
+    await roll_days(url)
+    yesterday = ref.local_midnight(NOW.astimezone(ref.ZoneInfo(TZ)).date() - timedelta(days=1), ref.ZoneInfo(TZ))
+    # The day's last hour is among those the hourly writer checks again for late changes.
+    last_hour = yesterday + timedelta(hours=23)
+    target = next(r for r in ds.usage if last_hour <= r.created_at < last_hour + timedelta(hours=1)
+                  and r.status == "completed" and r.response_time_ms is not None)
+    await run_sql(url, update(Usage).where(Usage.id == target.id).values(response_time_ms=876_543))
+    target.response_time_ms = 876_543  # the reference reads the same rows
+    assert await roll_days(url) == 1  # the hour is re-rolled, its day dropped and built again
+    (max_ms,), = await fetch(url, select(func.max(UsageDaily.response_max_ms)).where(UsageDaily.day_start == yesterday))
+    assert max_ms == 876_543
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
+    async with app_client(settings, NOW) as client:
+        api = Api(client, token_for(live_admin(ds).id, settings))
+        got = (await api.query(REPORT, variables(MONTH_BY_MODEL)))["usage"]
+    assert_same(got, reference(ds, MONTH_BY_MODEL), "after the late change")
+    assert got["totals"]["responseTime"]["max"] == 876.543
+
+
+async def test_days_of_an_earlier_zone_never_count_twice(world) -> None:  # noqa: ANN001
+    url, ds = world
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
+
+    async def answers_match(when: str) -> None:
+        async with app_client(settings, NOW) as client:
+            api = Api(client, token_for(live_admin(ds).id, settings))
+            for tz in (TZ, "UTC", "America/New_York"):
+                for case in (MONTH_BY_MODEL, WHOLE_RANGE):
+                    got = (await api.query(REPORT, variables(case, tz)))["usage"]
+                    assert_same(got, reference(ds, case, tz), f"{when}: {tz} {case}")
+
+    await roll_days(url, tz="UTC")  # days of UTC serve UTC reports, and whole ranges in any zone
+    await answers_match("UTC days")
+    await roll_days(url, tz=TZ)  # APP_TIMEZONE changed: Shanghai days replace the UTC days they overlap
+    spans = sorted((aware(s), aware(e)) for s, e in await fetch(url, select(RollupDay.day_start, RollupDay.day_end)))
+    assert all(b[0] >= a[1] for a, b in zip(spans, spans[1:])), "built days never overlap"
+    assert {s.hour for s, _ in spans} == {16}  # Shanghai midnights
+    await answers_match("Shanghai days")

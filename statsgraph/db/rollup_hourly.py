@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..core.latency import bucket_of
 from .models import Provider, Usage
 from .queries.filters import is_error
-from .rollup_tables import ROLLUP_TABLES, RollupHour, UsageHourly, UsageHourlyLatency
+from .rollup_daily import daily_tables_present, drop_days_touching
+from .rollup_tables import HOURLY_TABLES, RollupHour, UsageHourly, UsageHourlyLatency
 
 log = logging.getLogger("statsgraph.aggregator")
 
@@ -117,7 +118,7 @@ async def _fingerprints(conn: AsyncConnection, hours: Sequence[datetime]) -> dic
 async def rollup_tables_present(conn: AsyncConnection) -> bool:
     def check(sync_conn) -> bool:  # noqa: ANN001
         inspector = inspect(sync_conn)
-        return all(inspector.has_table(t.__tablename__) for t in ROLLUP_TABLES)
+        return all(inspector.has_table(t.__tablename__) for t in HOURLY_TABLES)
 
     return await conn.run_sync(check)
 
@@ -148,7 +149,7 @@ async def _candidates(conn: AsyncConnection, now: datetime) -> tuple[list[dateti
     return sorted(set(out)), limit
 
 
-async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetime) -> int:
+async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetime, *, days: bool) -> int:
     dialect = conn.dialect.name
     fps = await _fingerprints(conn, hours)
     src = _cell_source(dialect, hours)
@@ -158,7 +159,10 @@ async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetim
         )
     }
     ready = [h for h in hours if h not in open_hours]
-    # Replace every hour of the chunk: an hour that is open again loses its rollup.
+    # Replace every hour of the chunk: an hour that is open again loses its rollup, and the day
+    # holding a replaced hour is built again from the new hours.
+    for stmt in drop_days_touching(_windows(hours)) if days else ():
+        await conn.execute(stmt)
     for table in (UsageHourlyLatency, UsageHourly, RollupHour):
         await conn.execute(delete(table).where(table.hour.in_(hours)))
     if not ready:
@@ -232,10 +236,11 @@ async def roll_up_hours(conn: AsyncConnection, *, now: datetime) -> int:
         await conn.commit()
         return 0
     hours, _ = await _candidates(conn, now)
+    days = await daily_tables_present(conn)
     await conn.commit()
     written = 0
     for i in range(0, len(hours), CHUNK_HOURS):
-        written += await _roll_chunk(conn, hours[i : i + CHUNK_HOURS], now)
+        written += await _roll_chunk(conn, hours[i : i + CHUNK_HOURS], now, days=days)
         await conn.commit()
     return written
 

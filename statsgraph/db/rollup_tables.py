@@ -1,10 +1,18 @@
-"""statsgraph's own hourly rollups of `usage` (Aether neither reads nor writes them).
+"""statsgraph's own rollups of `usage` (Aether neither reads nor writes them), at two levels.
 
-Grain: one `statsgraph_usage_hourly` row per closed UTC hour and distinct (user, API key,
+Hourly: one `statsgraph_usage_hourly` row per closed UTC hour and distinct (user, API key,
 provider, model, API format, stream, status code, error) of that hour's rows, with every additive
 figure and the exact latency sums and maxima; one `statsgraph_usage_hourly_latency` row per such
 cell, latency kind and non-empty fixed latency bucket. `statsgraph_rollup_hours` lists the hours
-rolled up: an hour absent from it is read from raw rows."""
+rolled up: an hour absent from it is read from raw rows.
+
+Daily: the same figures per business day of `APP_TIMEZONE` and distinct (provider, model, API
+format, stream, status code, error), built from the hourly rows once every hour of the day is
+rolled up. Without user and API key, a day holds a few dozen cells where its hours hold
+thousands, so reports over everyone's rows read weeks in a few hundred rows. Each day row
+carries its own [start, end) instants, so it stays exact whatever zone a report asks in; it
+serves a report only where it lies inside one of its buckets. `statsgraph_rollup_days` lists the
+days built: a late change to one of a day's hours removes the day until it is rebuilt."""
 
 from __future__ import annotations
 
@@ -17,13 +25,9 @@ from .models import Base
 from .types import UTCDateTime
 
 
-class UsageHourly(Base):
-    __tablename__ = "statsgraph_usage_hourly"
+class _Cell:
+    """The dimensions both levels share and every figure of a cell."""
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UTCDateTime)
-    user_id: Mapped[str | None] = mapped_column(String(36))
-    api_key_id: Mapped[str | None] = mapped_column(String(36))
     # The provider the rows belong to (provider_id, else the provider named like the row).
     provider_key: Mapped[str | None] = mapped_column(String(36))
     model: Mapped[str | None] = mapped_column(String(100))
@@ -46,6 +50,15 @@ class UsageHourly(Base):
     first_byte_count: Mapped[int] = mapped_column(BigInteger, default=0)
     first_byte_sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     first_byte_max_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class UsageHourly(_Cell, Base):
+    __tablename__ = "statsgraph_usage_hourly"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    api_key_id: Mapped[str | None] = mapped_column(String(36))
 
     __table_args__ = (
         Index("idx_statsgraph_usage_hourly_hour", "hour"),
@@ -75,6 +88,41 @@ class RollupHour(Base):
     rolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-ROLLUP_TABLES = (UsageHourly, UsageHourlyLatency, RollupHour)
+class UsageDaily(_Cell, Base):
+    __tablename__ = "statsgraph_usage_daily"
 
-__all__ = ["ROLLUP_TABLES", "RollupHour", "UsageHourly", "UsageHourlyLatency"]
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    day_end: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("idx_statsgraph_usage_daily_start", "day_start"),)
+
+
+class UsageDailyLatency(Base):
+    __tablename__ = "statsgraph_usage_daily_latency"
+
+    cell_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # 0 response, 1 first byte
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("idx_statsgraph_usage_daily_latency_start", "day_start"),)
+
+
+class RollupDay(Base):
+    __tablename__ = "statsgraph_rollup_days"
+
+    day_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    day_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    rolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+HOURLY_TABLES = (UsageHourly, UsageHourlyLatency, RollupHour)
+DAILY_TABLES = (UsageDaily, UsageDailyLatency, RollupDay)
+ROLLUP_TABLES = (*HOURLY_TABLES, *DAILY_TABLES)
+
+__all__ = [
+    "DAILY_TABLES", "HOURLY_TABLES", "ROLLUP_TABLES", "RollupDay", "RollupHour", "UsageDaily", "UsageDailyLatency",
+    "UsageHourly", "UsageHourlyLatency",
+]

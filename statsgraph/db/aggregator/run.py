@@ -21,6 +21,7 @@ from ...core.calendar import BusinessCalendar, iter_days
 from ..models import OwnUserDaily, StatsDaily, Usage
 from ..own_tables import OWN_TABLE_NAMES, own_tables_present
 from ..queries.coverage import aligned_days
+from ..rollup_daily import roll_up_days
 from ..rollup_hourly import roll_up_hours
 from .rows import write_days
 from .summary import write_summary
@@ -120,6 +121,7 @@ async def _run(
                 await write_summary(session, calendar)
                 await session.commit()
             await roll_up_hours(conn, now=calendar.now())
+            await roll_up_days(conn, calendar)
         finally:
             if is_pg:
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})

@@ -1,14 +1,18 @@
-"""Usage-report cells from the hourly rollups, and which hours of a report they can serve.
+"""Usage-report cells from the rollups, and which hours and days of a report they can serve.
 
-A rolled-up UTC hour serves a report when it lies inside the range and inside one bucket (no
-bucket edge falls strictly within it: midnights of Asia/Kolkata do, so those hours are read
-raw). Everything else of the range is left to the raw rows."""
+A rolled-up UTC hour, or a rolled-up day, serves a report when it lies inside the range and
+inside one bucket (no bucket edge falls strictly within it: midnights of Asia/Kolkata do, so
+those hours are read raw; a day of `APP_TIMEZONE` serves DAY, WEEK and MONTH buckets of that
+zone and any range without buckets). Days hold no user or API key, so they serve only reports
+over everyone's rows that neither group nor filter by those. Everything else of the range is
+left to the raw rows."""
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, literal_column, select
@@ -17,11 +21,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...core.analytics import Dimension, Filter, Key, Measures
 from ...core.scope import Scope, UserScope
-from ..rollup_tables import RollupHour, UsageHourly, UsageHourlyLatency
+from ..rollup_tables import (
+    RollupDay,
+    RollupHour,
+    UsageDaily,
+    UsageDailyLatency,
+    UsageHourly,
+    UsageHourlyLatency,
+)
 from .usage_report import bucket_index, in_windows, key_value
 
 HOUR = timedelta(hours=1)
-H = UsageHourly
+UTC = timezone.utc
+Window = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of rollups: its cell and latency tables and the column each is placed by."""
+
+    cells: Any
+    latency: Any
+    at: Any
+    latency_at: Any
+    per_user: bool
+
+
+HOURLY = Level(UsageHourly, UsageHourlyLatency, UsageHourly.hour, UsageHourlyLatency.hour, per_user=True)
+DAILY = Level(UsageDaily, UsageDailyLatency, UsageDaily.day_start, UsageDailyLatency.day_start, per_user=False)
 
 
 async def rolled_hours(session: AsyncSession, start: datetime, end: datetime) -> list[datetime]:
@@ -36,26 +63,70 @@ async def rolled_hours(session: AsyncSession, start: datetime, end: datetime) ->
         return []
 
 
+def _inside_one_bucket(a: datetime, b: datetime, edges: Sequence[datetime]) -> bool:
+    if a < edges[0] or b > edges[-1]:
+        return False
+    i = bisect_right(edges, a)  # the first edge after a
+    return not (i < len(edges) and edges[i] < b)
+
+
 def serving_hours(hours: Sequence[datetime], edges: Sequence[datetime]) -> list[datetime]:
-    start, end = edges[0], edges[-1]
-    out = []
-    for h in hours:
-        if h < start or h + HOUR > end:
-            continue
-        i = bisect_right(edges, h)  # the first edge after h
-        if i < len(edges) and edges[i] < h + HOUR:
-            continue
-        out.append(h)
+    return [h for h in hours if _inside_one_bucket(h, h + HOUR, edges)]
+
+
+def days_serve(scope: Scope, flt: Filter, dims: Sequence[Dimension]) -> bool:
+    """Whether a report may read days, which hold no user and no API key."""
+    return (
+        not isinstance(scope, UserScope)
+        and flt.user_ids is None
+        and flt.api_key_ids is None
+        and not ({Dimension.USER, Dimension.API_KEY} & set(dims))
+    )
+
+
+def _aware(instant: datetime) -> datetime:
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+async def rolled_days(session: AsyncSession, start: datetime, end: datetime) -> list[Window]:
+    """Built days starting in [start, end), oldest first; none when the tables are missing."""
+    try:
+        rows = await session.execute(
+            select(RollupDay.day_start, RollupDay.day_end).where(RollupDay.day_start >= start, RollupDay.day_start < end)
+        )
+        return sorted((_aware(a), _aware(b)) for a, b in rows)
+    except DBAPIError:
+        await session.rollback()
+        return []
+
+
+def serving_days(days: Sequence[Window], edges: Sequence[datetime]) -> list[Window]:
+    """The days inside one bucket each, never two that overlap (days of an earlier zone may)."""
+    out: list[Window] = []
+    for a, b in days:
+        if (not out or a >= out[-1][1]) and _inside_one_bucket(a, b, edges):
+            out.append((a, b))
     return out
 
 
-def windows_of(hours: Sequence[datetime]) -> list[tuple[datetime, datetime]]:
-    out: list[tuple[datetime, datetime]] = []
-    for h in hours:
-        if out and out[-1][1] == h:
-            out[-1] = (out[-1][0], h + HOUR)
+def hours_outside(hours: Sequence[datetime], days: Sequence[Window]) -> list[datetime]:
+    """The hours no day in `days` holds (days begin and end on whole UTC hours)."""
+    taken = {a + i * HOUR for a, b in days for i in range(int((b - a) / HOUR))}
+    return [h for h in hours if h not in taken]
+
+
+def windows_of(hours: Sequence[datetime]) -> list[Window]:
+    return merged([(h, h + HOUR) for h in hours])
+
+
+def merged(spans: Sequence[Window]) -> list[Window]:
+    """Adjacent spans joined, in time order (spans never overlap)."""
+    out: list[Window] = []
+    for a, b in sorted(spans):
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b)
         else:
-            out.append((h, h + HOUR))
+            out.append((a, b))
     return out
 
 
@@ -71,38 +142,36 @@ def complement(start: datetime, end: datetime, covered: Sequence[tuple[datetime,
     return out
 
 
-def _dimension(dim: Dimension) -> Any:
-    if dim is Dimension.MODEL:
-        return H.model
-    if dim is Dimension.PROVIDER:
-        return H.provider_key
-    if dim is Dimension.API_KEY:
-        return H.api_key_id
-    if dim is Dimension.USER:
-        return H.user_id
-    if dim is Dimension.API_FORMAT:
-        return H.api_format
-    if dim is Dimension.STREAM:
-        return H.is_stream
+_COLUMN_OF = {
+    Dimension.MODEL: "model", Dimension.PROVIDER: "provider_key", Dimension.API_KEY: "api_key_id",
+    Dimension.USER: "user_id", Dimension.API_FORMAT: "api_format", Dimension.STREAM: "is_stream",
+    Dimension.STATUS_CODE: "status_code",
+}
+
+
+def _dimension(level: Level, dim: Dimension) -> Any:
+    t = level.cells
     if dim is Dimension.OUTCOME:
-        return case((H.is_error.is_(True), literal_column("'ERROR'")), else_=literal_column("'SUCCESS'"))
-    return H.status_code
+        return case((t.is_error.is_(True), literal_column("'ERROR'")), else_=literal_column("'SUCCESS'"))
+    return getattr(t, _COLUMN_OF[dim])
 
 
-def _conditions(scope: Scope, flt: Filter) -> list[ColumnElement[bool]]:
+def _conditions(level: Level, scope: Scope, flt: Filter) -> list[ColumnElement[bool]]:
+    t = level.cells
     out: list[ColumnElement[bool]] = []
-    if isinstance(scope, UserScope):
-        out.append(H.user_id == scope.user_id)
-    for values, column in (
-        (flt.models, H.model), (flt.provider_ids, H.provider_key), (flt.api_key_ids, H.api_key_id),
-        (flt.user_ids, H.user_id), (flt.api_formats, H.api_format), (flt.status_codes, H.status_code),
+    per_user = ((flt.api_key_ids, "api_key_id"), (flt.user_ids, "user_id"))
+    if level.per_user and isinstance(scope, UserScope):
+        out.append(t.user_id == scope.user_id)
+    for values, name in (
+        (flt.models, "model"), (flt.provider_ids, "provider_key"), (flt.api_formats, "api_format"),
+        (flt.status_codes, "status_code"), *(per_user if level.per_user else ()),
     ):
         if values is not None:
-            out.append(column.in_(values))
+            out.append(getattr(t, name).in_(values))
     if flt.is_stream is not None:
-        out.append(H.is_stream.is_(flt.is_stream))
+        out.append(t.is_stream.is_(flt.is_stream))
     if flt.error is not None:
-        out.append(H.is_error.is_(flt.error))
+        out.append(t.is_error.is_(flt.error))
     return out
 
 
@@ -113,16 +182,18 @@ async def rollup_cells(
     flt: Filter,
     dims: Sequence[Dimension],
     edges: Sequence[datetime],
-    windows: Sequence[tuple[datetime, datetime]],
+    level: Level,
+    placed: ColumnElement[bool] | None,
     histograms: bool,
     into: dict[tuple[int, Key], Measures],
 ) -> None:
-    """Add the rollup cells of the hours in `windows` to `into`."""
-    if not windows:
+    """Add the cells of `level` whose placing column meets `placed` to `into`."""
+    if placed is None:
         return
-    b = bucket_index(H.hour, edges, 0, len(edges) - 1).label("b")
-    keys = [_dimension(d).label(f"d{i}") for i, d in enumerate(dims)]
-    where = [in_windows(H.hour, windows), *_conditions(scope, flt)]
+    H = level.cells
+    b = bucket_index(level.at, edges, 0, len(edges) - 1).label("b")
+    keys = [_dimension(level, d).label(f"d{i}") for i, d in enumerate(dims)]
+    where = [placed, *_conditions(level, scope, flt)]
     inner = select(b, *keys, H).where(*where).subquery("h")
     group_cols = [inner.c.b, *(inner.c[f"d{i}"] for i in range(len(dims)))]
     c = inner.c
@@ -149,7 +220,7 @@ async def rollup_cells(
         into.setdefault((int(row[0]), key), Measures()).add(m)
     if not histograms:
         return
-    L = UsageHourlyLatency
+    L = level.latency
     hist_inner = (
         select(b, *keys, L.kind, L.bucket, L.count)
         .select_from(H)
@@ -166,4 +237,17 @@ async def rollup_cells(
         latency.add_buckets({int(row[2 + n]): int(row[3 + n])})
 
 
-__all__ = ["complement", "rolled_hours", "rollup_cells", "serving_hours", "windows_of"]
+def placed_in(level: Level, windows: Sequence[Window]) -> ColumnElement[bool] | None:
+    """Hours are placed by their start inside the windows; days by their exact start, since a
+    day of an earlier zone may start inside a window without being one of the days chosen."""
+    if not windows:
+        return None
+    if level is DAILY:
+        return level.at.in_([a for a, _ in windows])
+    return in_windows(level.at, merged(windows))
+
+
+__all__ = [
+    "DAILY", "HOURLY", "Level", "complement", "days_serve", "hours_outside", "merged", "placed_in",
+    "rolled_days", "rolled_hours", "rollup_cells", "serving_days", "serving_hours", "windows_of",
+]

@@ -1,0 +1,165 @@
+"""The daily rollup writer: each business day of `APP_TIMEZONE` from its hourly rollups.
+
+A day is built once every UTC hour in it is rolled up, by summing those hours' cells over user and
+API key, so it holds exactly what its hours hold (and inherits their rule: no open row, closed by
+a margin). When the hourly writer re-rolls or drops an hour, it removes the day holding it first
+(`drop_days_touching`), and the next run builds the day again. Days whose midnights are not whole
+UTC hours (Asia/Kolkata) are never built: their hours do not tile them. A day of another zone
+(rows written before `APP_TIMEZONE` changed) is replaced where it overlaps one of the current
+zone's days, and serves reports meanwhile wherever it lines up with their buckets."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, inspect, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..core.calendar import BusinessCalendar
+from .rollup_tables import (
+    DAILY_TABLES,
+    RollupDay,
+    RollupHour,
+    UsageDaily,
+    UsageDailyLatency,
+    UsageHourly,
+    UsageHourlyLatency,
+)
+
+log = logging.getLogger("statsgraph.aggregator")
+
+UTC = timezone.utc
+HOUR = timedelta(hours=1)
+CHUNK_DAYS = 31
+# The dimensions a day keeps, in UsageDaily's order; user and API key are summed over.
+DAY_COLUMNS = ("provider_key", "model", "api_format", "is_stream", "status_code", "is_error")
+SUMMED = (
+    "requests", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "cost",
+    "actual_cost", "cache_creation_cost", "cache_read_cost", "response_count", "response_sum_ms",
+    "first_byte_count", "first_byte_sum_ms",
+)
+MAXED = ("response_max_ms", "first_byte_max_ms")
+_NAMESPACE = uuid.UUID("6a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
+
+
+async def daily_tables_present(conn: AsyncConnection) -> bool:
+    def check(sync_conn) -> bool:  # noqa: ANN001
+        inspector = inspect(sync_conn)
+        return all(inspector.has_table(t.__tablename__) for t in DAILY_TABLES)
+
+    return await conn.run_sync(check)
+
+
+def drop_days_touching(windows: Sequence[tuple[datetime, datetime]]) -> list[Any]:
+    """Statements removing every built day that overlaps one of `windows`."""
+    if not windows:
+        return []
+    overlapping = or_(*(and_(RollupDay.day_start < b, RollupDay.day_end > a) for a, b in windows))
+    starts = select(RollupDay.day_start).where(overlapping)
+    return [
+        delete(UsageDailyLatency).where(UsageDailyLatency.day_start.in_(starts)),
+        delete(UsageDaily).where(UsageDaily.day_start.in_(starts)),
+        delete(RollupDay).where(overlapping),
+    ]
+
+
+def _aware(instant: datetime) -> datetime:
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def _whole_hours(instant: datetime) -> bool:
+    return instant.minute == 0 and instant.second == 0 and instant.microsecond == 0
+
+
+async def _candidates(conn: AsyncConnection, calendar: BusinessCalendar) -> list[tuple[datetime, datetime]]:
+    rolled = {_aware(h) for h in await conn.scalars(select(RollupHour.hour))}
+    if not rolled:
+        return []
+    built = {(_aware(s), _aware(e)) for s, e in await conn.execute(select(RollupDay.day_start, RollupDay.day_end))}
+    out: list[tuple[datetime, datetime]] = []
+    day: date = calendar.date_of(min(rolled))
+    while True:
+        start, end = calendar.day_start(day), calendar.day_start(day + timedelta(days=1))
+        if start > max(rolled):
+            return out
+        day += timedelta(days=1)
+        if (start, end) in built or not (_whole_hours(start) and _whole_hours(end)):
+            continue
+        hours = int((end - start) / HOUR)
+        if all(start + i * HOUR in rolled for i in range(hours)):
+            out.append((start, end))
+
+
+def _key(values: Sequence[object]) -> tuple[object, ...]:
+    provider_key, model, api_format, is_stream, status_code, err = values
+    return (
+        provider_key, model, api_format, bool(is_stream),
+        None if status_code is None else int(status_code),  # type: ignore[call-overload]
+        bool(err),
+    )
+
+
+def day_cell_id(start: datetime, key: Sequence[object]) -> str:
+    return str(uuid.uuid5(_NAMESPACE, "|".join([start.isoformat(), *(repr(v) for v in key)])))
+
+
+async def _build(conn: AsyncConnection, start: datetime, end: datetime, now: datetime) -> None:
+    h = UsageHourly
+    dims = [getattr(h, name) for name in DAY_COLUMNS]
+    sums = select(
+        *dims, *(func.sum(getattr(h, name)) for name in SUMMED), *(func.max(getattr(h, name)) for name in MAXED)
+    ).where(h.hour >= start, h.hour < end).group_by(*dims)
+    cells = []
+    for row in await conn.execute(sums):
+        key = _key(row[: len(DAY_COLUMNS)])
+        values = row[len(DAY_COLUMNS):]
+        figures = {name: values[i] or 0 for i, name in enumerate(SUMMED)}
+        maxima = {name: values[len(SUMMED) + i] for i, name in enumerate(MAXED)}
+        cells.append({
+            "id": day_cell_id(start, key), "day_start": start, "day_end": end,
+            **dict(zip(DAY_COLUMNS, key)), **figures, **maxima,
+        })
+    lat = UsageHourlyLatency
+    hist = (
+        select(*dims, lat.kind, lat.bucket, func.sum(lat.count))
+        .select_from(lat)
+        .join(h, h.id == lat.cell_id)
+        .where(lat.hour >= start, lat.hour < end)
+        .group_by(*dims, lat.kind, lat.bucket)
+    )
+    latency = [
+        {"cell_id": day_cell_id(start, _key(row[: len(DAY_COLUMNS)])), "kind": int(row[-3]),
+         "bucket": int(row[-2]), "day_start": start, "count": int(row[-1])}
+        for row in await conn.execute(hist)
+    ]
+    for stmt in drop_days_touching([(start, end)]):
+        await conn.execute(stmt)
+    if cells:
+        await conn.execute(insert(UsageDaily), cells)
+    if latency:
+        await conn.execute(insert(UsageDailyLatency), latency)
+    await conn.execute(insert(RollupDay), [{"day_start": start, "day_end": end, "rolled_at": now}])
+
+
+async def roll_up_days(conn: AsyncConnection, calendar: BusinessCalendar) -> int:
+    """Build every business day whose hours are all rolled up and that is not built yet; the
+    number of days built. Commits after each chunk."""
+    if not await daily_tables_present(conn):
+        log.warning("statsgraph's daily rollup tables are missing: run `statsgraph db init`")
+        await conn.commit()
+        return 0
+    days = await _candidates(conn, calendar)
+    await conn.commit()
+    now = calendar.now()
+    for i in range(0, len(days), CHUNK_DAYS):
+        for start, end in days[i : i + CHUNK_DAYS]:
+            await _build(conn, start, end, now)
+        await conn.commit()
+    return len(days)
+
+
+__all__ = ["DAY_COLUMNS", "daily_tables_present", "drop_days_touching", "roll_up_days"]
