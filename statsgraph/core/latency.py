@@ -9,6 +9,7 @@ Mean and maximum come from exact sums, not from the buckets."""
 
 from __future__ import annotations
 
+import enum
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,13 @@ LINEAR_MAX = 100
 PERCENTILES = (50, 90, 95, 99)
 
 _upper: list[int] = [LINEAR_MAX]  # U(0), U(1), ... extended on demand
+
+
+class LatencyKind(enum.IntEnum):
+    """Which latency a histogram counts; the value is what the rollups store as `kind`."""
+
+    RESPONSE = 0
+    FIRST_BYTE = 1
 
 
 def upper_edge(i: int) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, insert, inspect, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.latency import bucket_of
+from ..core.latency import LatencyKind, bucket_of
 from .models import Provider, Usage
 from .queries.filters import is_error
 from .rollup_daily import daily_tables_present, drop_days_touching
@@ -193,10 +193,10 @@ async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetim
             "first_byte_max_ms": None if v[14] is None else int(v[14]),
         })
     parts = [
-        select(literal_column(str(kind)).label("kind"), src.c.hour, *keys, col.label("v"), func.count().label("n"))
+        select(literal_column(str(int(kind))).label("kind"), src.c.hour, *keys, col.label("v"), func.count().label("n"))
         .where(col.is_not(None))
         .group_by(src.c.hour, *keys, col)
-        for kind, col in ((0, src.c.response_time_ms), (1, src.c.first_byte_time_ms))
+        for kind, col in ((LatencyKind.RESPONSE, src.c.response_time_ms), (LatencyKind.FIRST_BYTE, src.c.first_byte_time_ms))
     ]
     hist: dict[tuple[str, int, int], int] = defaultdict(int)
     hour_of_cell: dict[str, datetime] = {}

@@ -25,6 +25,7 @@ from ..core.analytics import (
     check_range,
     day_start,
 )
+from ..core.latency import LatencyKind
 from ..core.scope import Scope, UserScope
 from ..db.queries.usage_cells import report_cells
 from .context import Context
@@ -89,6 +90,34 @@ def selected_deep(info: Info) -> set[str]:
     return names
 
 
+_LATENCY_FIELDS = {"responseTime": LatencyKind.RESPONSE, "firstByteTime": LatencyKind.FIRST_BYTE}
+
+
+def percentile_kinds(info: Info) -> frozenset[LatencyKind]:
+    """The latencies whose percentiles are selected anywhere below the current field: only
+    those need histograms (count, mean and max come from sums)."""
+    kinds: set[LatencyKind] = set()
+
+    def names_below(selections: Iterable[Selection]) -> set[str]:
+        out: set[str] = set()
+        for s in selections:
+            if isinstance(s, SelectedField):
+                out.add(s.name)
+            out |= names_below(s.selections)
+        return out
+
+    def walk(selections: Iterable[Selection]) -> None:
+        for s in selections:
+            kind = _LATENCY_FIELDS.get(s.name) if isinstance(s, SelectedField) else None
+            if kind is not None and names_below(s.selections) & PERCENTILE_FIELDS:
+                kinds.add(kind)
+            walk(s.selections)
+
+    for f in info.selected_fields:
+        walk(f.selections)
+    return frozenset(kinds)
+
+
 def scoped_filter(ctx: Context, scope: Scope, flt: Filter) -> Filter:
     """A user viewer naming anyone else in `userIds` is refused; in a user scope, the
     scope's own condition makes other users' keys and ids match nothing."""
@@ -111,7 +140,7 @@ async def usage_report(
     time_zone: str | None,
     order: UsageOrder,
     limit: int,
-    histograms: bool,
+    histograms: frozenset[LatencyKind],
 ) -> Report:
     tz_name, tz = zone_of(time_zone, ctx.calendar.tz_name)
     try:
@@ -134,4 +163,6 @@ async def usage_report(
     )
 
 
-__all__ = ["PERCENTILE_FIELDS", "RangeArgs", "resolve_range", "selected_deep", "usage_report", "zone_of"]
+__all__ = [
+    "PERCENTILE_FIELDS", "RangeArgs", "percentile_kinds", "resolve_range", "selected_deep", "usage_report", "zone_of",
+]

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...core.analytics import Dimension, Filter, Key, Measures
+from ...core.latency import LatencyKind
 from ...core.scope import Scope
 from .usage_report import raw_cells
 from .usage_rollups import (
@@ -39,7 +40,7 @@ async def report_cells(
     flt: Filter,
     dims: Sequence[Dimension],
     edges: Sequence[datetime],
-    histograms: bool,
+    histograms: frozenset[LatencyKind],
     use_rollups: bool = True,
 ) -> dict[tuple[int, Key], Measures]:
     start, end = edges[0], edges[-1]

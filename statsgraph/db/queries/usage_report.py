@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from ...core.analytics import Dimension, Filter, Key, Measures
-from ...core.latency import bucket_of
+from ...core.latency import LatencyKind, bucket_of
 from ...core.scope import Scope
 from ..models import Provider, Usage
 from ..types import UTCDateTime
@@ -127,7 +127,7 @@ async def raw_cells(
     dims: Sequence[Dimension],
     edges: Sequence[datetime],
     windows: Sequence[tuple[datetime, datetime]],
-    histograms: bool,
+    histograms: frozenset[LatencyKind],
 ) -> dict[tuple[int, Key], Measures]:
     """Cells of the raw rows with created_at in `windows` (inside [edges[0], edges[-1]))."""
     if not windows:
@@ -179,16 +179,19 @@ async def raw_cells(
 
     if histograms:
         parts = []
-        for kind, column in ((0, sub.c.response_time_ms), (1, sub.c.first_byte_time_ms)):
+        for kind, column in ((LatencyKind.RESPONSE, sub.c.response_time_ms),
+                             (LatencyKind.FIRST_BYTE, sub.c.first_byte_time_ms)):
+            if kind not in histograms:
+                continue
             parts.append(
-                select(literal_column(str(kind)).label("kind"), *group_cols, column.label("v"), func.count().label("n"))
+                select(literal_column(str(int(kind))).label("kind"), *group_cols, column.label("v"), func.count().label("n"))
                 .where(column.is_not(None))
                 .group_by(*group_cols, column)
             )
-        for row in await session.execute(union_all(*parts)):
+        for row in await session.execute(parts[0] if len(parts) == 1 else union_all(*parts)):
             key = tuple(key_value(d, row[2 + i]) for i, d in enumerate(dims))
             cell = cells.setdefault((int(row[1]), key), Measures())
-            latency = cell.response if int(row[0]) == 0 else cell.first_byte
+            latency = cell.response if int(row[0]) == LatencyKind.RESPONSE else cell.first_byte
             latency.add_buckets({bucket_of(int(row[2 + n])): int(row[3 + n])})
     return cells
 

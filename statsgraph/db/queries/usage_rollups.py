@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...core.analytics import Dimension, Filter, Key, Measures
+from ...core.latency import LatencyKind
 from ...core.scope import Scope, UserScope
 from ..rollup_tables import (
     RollupDay,
@@ -184,7 +185,7 @@ async def rollup_cells(
     edges: Sequence[datetime],
     level: Level,
     placed: ColumnElement[bool] | None,
-    histograms: bool,
+    histograms: frozenset[LatencyKind],
     into: dict[tuple[int, Key], Measures],
 ) -> None:
     """Add the cells of `level` whose placing column meets `placed` to `into`."""
@@ -225,7 +226,7 @@ async def rollup_cells(
         select(b, *keys, L.kind, L.bucket, L.count)
         .select_from(H)
         .join(L, L.cell_id == H.id)
-        .where(*where)
+        .where(*where, L.kind.in_([int(k) for k in histograms]))
         .subquery("l")
     )
     hc = hist_inner.c
@@ -233,7 +234,7 @@ async def rollup_cells(
     for row in await session.execute(select(*hist_group, func.sum(hc.count)).group_by(*hist_group)):
         key = tuple(key_value(d, row[1 + i]) for i, d in enumerate(dims))
         cell = into.setdefault((int(row[0]), key), Measures())
-        latency = cell.response if int(row[1 + n]) == 0 else cell.first_byte
+        latency = cell.response if int(row[1 + n]) == LatencyKind.RESPONSE else cell.first_byte
         latency.add_buckets({int(row[2 + n]): int(row[3 + n])})
 
 
