@@ -91,6 +91,8 @@ class Latency:
             self.max_ms = max_ms if self.max_ms is None else max(self.max_ms, max_ms)
 
     def merge(self, other: Latency) -> None:
+        if not other.count and not other.buckets:
+            return  # most cells of a report have no latency of one kind or the other
         self.add_sums(other.count, other.sum_ms, other.max_ms)
         self.add_buckets(other.buckets)
 
