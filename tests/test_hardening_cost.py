@@ -215,3 +215,13 @@ async def test_a_huge_report_is_refused_and_the_analytics_page_is_not(world) -> 
         assert "errors" not in body, body.get("errors")
         assert body["extensions"]["cost"]["requested"] < settings.max_query_cost
         assert len(body["data"]["usage"]["buckets"]) == 90
+
+
+def test_key_fields_of_dimensions_not_grouped_by_cost_little() -> None:
+    key = "key { model provider { id name displayName } apiKey { id name } user { id username } apiFormat isStream outcome statusCode }"
+    doc = ('{ usage(range: {from: "2026-03-01T00:00:00Z", to: "2026-03-08T00:00:00Z"}, granularity: DAY, '
+           "groupBy: [%s]) { buckets { groups { " + key + " } } } }")
+    one = cost(doc % "MODEL")
+    every = cost(doc % "MODEL, PROVIDER, API_KEY, USER, API_FORMAT, STREAM, OUTCOME, STATUS_CODE")
+    assert every > 2 * one
+    assert cost(doc % "MODEL") < cost(doc % "USER")  # a user's ref resolves, a model is a string

@@ -150,6 +150,27 @@ def report_reads(call: Call) -> float:
     return 30 + 10 * min(days, 402)
 
 
+# A group key's field for each dimension; a field of a dimension not grouped by resolves to null
+# at once, so it costs a tenth and its selection nothing.
+KEY_FIELDS = {
+    "model": "MODEL", "provider": "PROVIDER", "apiKey": "API_KEY", "user": "USER", "apiFormat": "API_FORMAT",
+    "isStream": "STREAM", "outcome": "OUTCOME", "statusCode": "STATUS_CODE",
+}
+NULL_KEY = 0.1
+
+
+def _grouped(call: Call, field: str) -> bool:
+    group_by = call.inherited.get("groupBy") or ()
+    return KEY_FIELDS[field] in ([group_by] if isinstance(group_by, str) else group_by)
+
+
+def key_field(field: str, cost: float) -> Rule:
+    return Rule(
+        cost=lambda call: cost if _grouped(call, field) else NULL_KEY,
+        size=lambda call: 1 if _grouped(call, field) else 0,
+    )
+
+
 def report_groups(call: Call) -> int:
     """Without `groupBy` a report has one group; with it, up to `limit` and the `isOther` one."""
     group_by = call.inherited.get("groupBy")
@@ -183,9 +204,7 @@ RULES: dict[str, Rule] = {
     "UsageReport.groups": Rule(size=report_groups),
     "UsageReport.buckets": Rule(size=report_buckets),
     "UsageBucket.groups": Rule(size=report_groups),
-    "GroupKey.provider": Rule(cost=2),
-    "GroupKey.apiKey": Rule(cost=2),
-    "GroupKey.user": Rule(cost=2),
+    **{f"GroupKey.{name}": key_field(name, 2 if name in ("provider", "apiKey", "user") else LEAF) for name in KEY_FIELDS},
     "Query.requests": Rule(cost=10),
     "RequestConnection.edges": Rule(size=parent_arg("first", default=20, cap=100)),
     "RecentRequest.apiKey": Rule(cost=5),
