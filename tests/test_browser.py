@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -374,11 +374,11 @@ def assert_no_problems(page: Page) -> None:
     assert page.problems == []
 
 
-def figures(page: Page) -> dict[str, tuple[str, str]]:
+def figures(page: Page, scope: str = "#overview") -> dict[str, tuple[str, str]]:
     return {
         path: (fmt, text)
         for path, fmt, text in page.eval(
-            "[...document.querySelectorAll('[data-figure]')]"
+            f"[...document.querySelectorAll('{scope} [data-figure]')]"
             ".map(e => [e.dataset.figure, e.dataset.format, e.textContent])"
         )
     }
@@ -426,6 +426,110 @@ def check_overview(page: Page, world: dict[str, Any], role: str) -> None:
     rows = table_rows(page, "recent")
     assert [(r[1], r[-1]) for r in rows] == [(r["model"], FORMATS["usd4"](r["cost"])) for r in recent]
     assert len(rows) == 10
+
+
+# The analytics view. Its queries are sent in the browser's zone; the tests give the browser one
+# that is neither UTC nor the server's business zone, so a day computed in the wrong zone shows.
+BROWSER_ZONE = "America/New_York"
+ANALYTICS_DAYS = {"24h": 1, "7": 7, "30": 30, "90": 90}
+
+
+def analytics_page(world: dict[str, Any], role: str) -> Page:
+    page = world["browser"].new_page()
+    page.send("Emulation.setTimezoneOverride", {"timezoneId": BROWSER_ZONE})
+    page.goto(f"{world['origin']}/#token={world['tokens'][role]}")
+    page.wait_for(f"document.getElementById('overview').dataset.loaded === '{role}'", f"the {role} page")
+    page.eval("document.querySelector('[data-view=\"analytics\"]').click()")
+    return page
+
+
+def choose(page: Page, **values: str) -> None:
+    """Sets the analytics controls (range, granularity, group) as a person would: each change
+    fires the form's change event."""
+    for name, value in values.items():
+        page.eval(
+            f"(() => {{ const s = document.getElementById('analytics-{name}'); s.value = {json.dumps(value)};"
+            " s.dispatchEvent(new Event('change', { bubbles: true })); })()"
+        )
+
+
+def analytics_key(range_: str, granularity: str, group: str) -> str:
+    return f"{range_}|{granularity}|{group or 'none'}"
+
+
+def last_analytics_variables(page: Page) -> dict[str, Any]:
+    """The variables of the page's latest Analytics request, as the browser sent them."""
+    for event in reversed([e for e in page.browser.events if e.get("sessionId") == page.session]):
+        if event["method"] != "Network.requestWillBeSent":
+            continue
+        sent = event["params"]["request"]
+        body = sent.get("postData")
+        if body is None and sent.get("hasPostData"):
+            body = page.send("Network.getRequestPostData", {"requestId": event["params"]["requestId"]})["postData"]
+        if body and "query Analytics" in body:
+            return json.loads(body)["variables"]
+    raise AssertionError("the page sent no Analytics request")
+
+
+def expected_range(range_: str) -> dict[str, Any]:
+    from zoneinfo import ZoneInfo
+
+    if range_ == "24h":
+        return {"startDate": None}
+    today = datetime.now(ZoneInfo(BROWSER_ZONE)).date()
+    return {"startDate": (today - timedelta(days=ANALYTICS_DAYS[range_] - 1)).isoformat(), "from": None}
+
+
+def usage_call(world: dict[str, Any], role: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """The Analytics operation over HTTP: its whole body, with the cost the server priced it at."""
+    response = httpx.post(
+        f"{world['origin']}/graphql",
+        json={"query": (OPERATIONS / "Analytics.graphql").read_text(), "variables": variables},
+        headers={"Authorization": f"Bearer {world['tokens'][role]}"},
+        timeout=TIMEOUT,
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
+def check_analytics(page: Page, world: dict[str, Any], role: str, range_: str, granularity: str,
+                    group: str) -> dict[str, Any]:
+    """Waits for the choice to be drawn, then compares the page with the API's answer to the
+    variables the page sent, and those variables with the choice."""
+    key = analytics_key(range_, granularity, group)
+    page.wait_for(f"document.getElementById('analytics').dataset.loaded === {json.dumps(key)}", f"analytics {key}")
+    variables = last_analytics_variables(page)
+    assert variables["granularity"] == granularity
+    assert variables["groupBy"] == ([group] if group else [])
+    assert variables["timeZone"] == BROWSER_ZONE
+    assert expected_range(range_).items() <= variables["range"].items(), variables["range"]
+    if range_ == "24h":
+        sent = datetime.fromisoformat(variables["range"]["from"].replace("Z", "+00:00"))
+        assert abs((datetime.now(timezone.utc) - sent) - timedelta(hours=24)) < timedelta(minutes=5)
+
+    body = usage_call(world, role, variables)
+    assert not body.get("errors"), body
+    report = body["data"]["usage"]
+    assert report["timeZone"] == BROWSER_ZONE
+
+    shown = figures(page, "#analytics")
+    assert {"totals.requests", "totals.errorRate", "totals.totalTokens", "totals.cost", "totals.cacheHitRate",
+            "totals.responseTime.p50", "totals.responseTime.p99"} <= shown.keys(), shown.keys()
+    for path, (fmt, text) in shown.items():
+        assert text == expected_figure(report, path, fmt), (path, text, report["totals"])
+
+    rows = table_rows(page, "analytics-table")
+    assert len(rows) == len(report["groups"])
+    assert [r[1] for r in rows] == [FORMATS["count"](g["measures"]["requests"]) for g in report["groups"]]
+    assert [r[4] for r in rows] == [FORMATS["usd4"](g["measures"]["cost"]) for g in report["groups"]]
+    if group == "MODEL":
+        assert [r[0] for r in rows] == ["other" if g["isOther"] else g["key"]["model"] for g in report["groups"]]
+    # The groups hold every request of the range, "other" included.
+    assert sum(g["measures"]["requests"] for g in report["groups"]) == report["totals"]["requests"]
+    summary = page.eval("document.getElementById('analytics-summary').textContent")
+    assert summary.startswith(f"{len(report['buckets'])} buckets"), summary
+    assert page.eval("document.getElementById('analytics-chart').width > 0")
+    return body
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,6 +585,84 @@ def test_dashboard_as_user_by_pasting_a_token(world: dict[str, Any]) -> None:
     page.wait_for("!document.getElementById('signin').hidden", "the sign-in form after signing out")
     assert page.eval("sessionStorage.getItem('statsgraph.token')") is None
     assert_same_origin(page, origin, world["tokens"])
+    assert_no_problems(page)
+
+
+@pytest.mark.slow
+def test_analytics_as_admin(world: dict[str, Any]) -> None:
+    page = analytics_page(world, "admin")
+    assert page.eval("document.querySelector('[data-view=\"analytics\"]').getAttribute('aria-current')") == "true"
+    assert page.eval("document.getElementById('overview').hidden") is True
+    # The default choice: 30 days by day and model, priced well under the server's limit.
+    body = check_analytics(page, world, "admin", "30", "DAY", "MODEL")
+    cost = body["extensions"]["cost"]
+    assert cost["requested"] < cost["limit"] / 2, cost
+    page.screenshot(ARTIFACTS / "dashboard-analytics.png")
+
+    options = page.eval("[...document.querySelectorAll('#analytics-group option')].map(o => o.value)")
+    assert options == ["MODEL", "PROVIDER", "API_KEY", "USER", "API_FORMAT", "STREAM", "OUTCOME", "STATUS_CODE", ""]
+    choose(page, group="USER")
+    check_analytics(page, world, "admin", "30", "DAY", "USER")
+    choose(page, range="7", group="PROVIDER")
+    check_analytics(page, world, "admin", "7", "DAY", "PROVIDER")
+    choose(page, range="24h", granularity="HOUR", group="STATUS_CODE")
+    check_analytics(page, world, "admin", "24h", "HOUR", "STATUS_CODE")
+    choose(page, range="90", granularity="WEEK", group="")
+    check_analytics(page, world, "admin", "90", "WEEK", "")
+    rows = table_rows(page, "analytics-table")
+    assert [r[0] for r in rows] == ["all requests"]
+
+    assert_same_origin(page, world["origin"], world["tokens"])
+    assert_no_problems(page)
+
+
+@pytest.mark.slow
+def test_analytics_hour_granularity_and_a_refused_report(world: dict[str, Any]) -> None:
+    page = analytics_page(world, "admin")
+    check_analytics(page, world, "admin", "30", "DAY", "MODEL")
+    # Hours over 30 days are accepted by the server's range rule; over 90 they are not offered,
+    # and a range that outgrows them falls back to days.
+    choose(page, granularity="HOUR")
+    assert page.eval("document.querySelector('#analytics-granularity option[value=\"HOUR\"]').disabled") is False
+    choose(page, range="90")
+    assert page.eval("document.querySelector('#analytics-granularity option[value=\"HOUR\"]').disabled") is True
+    assert page.eval("document.getElementById('analytics-granularity').value") == "DAY"
+    check_analytics(page, world, "admin", "90", "DAY", "MODEL")
+
+    # A week of hours by model is more than the server's cost limit allows: its refusal shows in
+    # the error area, the controls stay, and the figures of the previous choice go.
+    choose(page, range="7", granularity="HOUR")
+    key = analytics_key("7", "HOUR", "MODEL")
+    page.wait_for(f"document.getElementById('analytics').dataset.failed === {json.dumps(key)}", "the refusal")
+    refused = usage_call(world, "admin", last_analytics_variables(page))
+    assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_EXPENSIVE"
+    banner = page.eval("document.getElementById('error').textContent")
+    assert banner == f"QUERY_TOO_EXPENSIVE: {refused['errors'][0]['message']}"
+    assert page.eval("document.getElementById('error').hidden") is False
+    assert page.eval("document.getElementById('analytics-controls').offsetHeight > 0")
+    assert table_rows(page, "analytics-table") == []
+    assert figures(page, "#analytics") == {}
+
+    # Without a breakdown the same week of hours is cheap enough; the error area clears.
+    choose(page, group="")
+    check_analytics(page, world, "admin", "7", "HOUR", "")
+    assert page.eval("document.getElementById('error').hidden") is True
+    assert_no_problems(page)
+
+
+@pytest.mark.slow
+def test_analytics_as_user_has_no_user_dimension(world: dict[str, Any]) -> None:
+    page = analytics_page(world, "user")
+    check_analytics(page, world, "user", "30", "DAY", "MODEL")
+    options = page.eval("[...document.querySelectorAll('#analytics-group option')].map(o => o.value)")
+    assert "USER" not in options and "MODEL" in options
+    choose(page, range="90", group="API_KEY")
+    check_analytics(page, world, "user", "90", "DAY", "API_KEY")
+    # A user's report is their own: it holds fewer requests than the admin's over the same range.
+    variables = last_analytics_variables(page)
+    assert (usage_call(world, "user", variables)["data"]["usage"]["totals"]["requests"]
+            < usage_call(world, "admin", variables)["data"]["usage"]["totals"]["requests"])
+    assert_same_origin(page, world["origin"], world["tokens"])
     assert_no_problems(page)
 
 

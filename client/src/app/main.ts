@@ -1,4 +1,5 @@
-// The dashboard served at `/`: sign in with a token, then the admin's or the user's page.
+// The dashboard served at `/`: sign in with a token, then the admin's or the user's page, and
+// the analytics view (a usage report over a chosen range, granularity and group-by).
 // Every figure comes from the operations in operations/*.graphql, through the typed client
 // (../dashboard.ts); numbers are formatted here, in the page, never by the API.
 import {
@@ -31,10 +32,13 @@ import {
   request,
   type ChartRange,
 } from '../dashboard';
+import { chartSeries, fetchAnalytics, type AnalyticsRange, type ReportGroup, type UsageReport } from '../analytics';
 import {
   ViewerDocument,
   type AdminDashboardQuery,
   type DailyChartQuery,
+  type Dimension,
+  type Granularity,
   type UserDashboardQuery,
   type ViewerQuery,
 } from '../generated/graphql';
@@ -288,20 +292,254 @@ function localTime(at: Date): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Analytics: the `usage` report over a chosen range, granularity and group-by.
+
+type RangeChoice = '24h' | '7' | '30' | '90';
+const RANGE_DAYS: Record<RangeChoice, number> = { '24h': 1, '7': 7, '30': 30, '90': 90 };
+// The server refuses HOUR buckets over a longer range.
+const MAX_HOUR_DAYS = 31;
+// Ten top groups and "other": more colours than the overview's eight, "other" always grey.
+const SERIES_PALETTE = [...PALETTE, '#9333ea', '#ea580c'];
+const OTHER_COLOUR = '#9ca3af';
+
+const DIMENSIONS: ReadonlyArray<{ value: Dimension | ''; label: string; adminOnly?: boolean }> = [
+  { value: 'MODEL', label: 'Model' },
+  { value: 'PROVIDER', label: 'Provider' },
+  { value: 'API_KEY', label: 'API key' },
+  // A user's report holds only their own requests: grouping it by user says nothing.
+  { value: 'USER', label: 'User', adminOnly: true },
+  { value: 'API_FORMAT', label: 'API format' },
+  { value: 'STREAM', label: 'Streaming' },
+  { value: 'OUTCOME', label: 'Outcome' },
+  { value: 'STATUS_CODE', label: 'Status code' },
+  { value: '', label: 'Nothing (totals only)' },
+];
+
+interface AnalyticsChoice {
+  range: RangeChoice;
+  granularity: Granularity;
+  groupBy: Dimension[];
+}
+
+let analyticsChart: Chart | null = null;
+let analyticsAsked = false;
+// Answers may arrive out of order when the controls change quickly: only the latest is drawn.
+let analyticsSeq = 0;
+
+function fillGroupBy(admin: boolean): void {
+  const select = byId<HTMLSelectElement>('analytics-group');
+  select.replaceChildren(...DIMENSIONS.filter((d) => admin || !d.adminOnly)
+    .map((d) => el('option', { value: d.value }, d.label)));
+  select.value = 'MODEL';
+}
+
+/** HOUR is offered only where the server accepts it; a longer range falls back to DAY. */
+function syncGranularity(): void {
+  const days = RANGE_DAYS[byId<HTMLSelectElement>('analytics-range').value as RangeChoice];
+  const granularity = byId<HTMLSelectElement>('analytics-granularity');
+  const hour = granularity.querySelector<HTMLOptionElement>('option[value="HOUR"]');
+  if (hour) hour.disabled = days > MAX_HOUR_DAYS;
+  if (hour?.disabled && granularity.value === 'HOUR') granularity.value = 'DAY';
+}
+
+function readChoice(): AnalyticsChoice {
+  const group = byId<HTMLSelectElement>('analytics-group').value as Dimension | '';
+  return {
+    range: byId<HTMLSelectElement>('analytics-range').value as RangeChoice,
+    granularity: byId<HTMLSelectElement>('analytics-granularity').value as Granularity,
+    groupBy: group ? [group] : [],
+  };
+}
+
+/** What data-loaded says once a choice is drawn, so a test can wait for that very choice. */
+function choiceKey(choice: AnalyticsChoice): string {
+  return `${choice.range}|${choice.granularity}|${choice.groupBy.join(',') || 'none'}`;
+}
+
+function localDate(at: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
+}
+
+/** Days are the viewer's calendar days (the query is sent in the browser's zone); the last
+ * 24 hours are an instant range, which no zone moves. */
+function rangeOf(choice: RangeChoice, now = new Date()): AnalyticsRange {
+  if (choice === '24h') return { from: new Date(now.getTime() - 24 * 3600 * 1000).toISOString() };
+  const first = new Date(now.getFullYear(), now.getMonth(), now.getDate() - (RANGE_DAYS[choice] - 1));
+  return { startDate: localDate(first) };
+}
+
+function browserZone(): string | undefined {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
+}
+
+function dimensionValue(key: ReportGroup['key'], dimension: Dimension): string {
+  switch (dimension) {
+    case 'MODEL': return key.model ?? '—';
+    case 'PROVIDER': return key.provider?.displayName ?? 'no provider';
+    case 'API_KEY': return key.apiKey ? key.apiKey.name ?? `key ${key.apiKey.id}` : 'no key';
+    case 'USER': return key.user?.username ?? 'deleted user';
+    case 'API_FORMAT': return key.apiFormat ?? '—';
+    case 'STREAM': return key.isStream ? 'stream' : 'non-stream';
+    case 'OUTCOME': return key.outcome === 'ERROR' ? 'error' : 'success';
+    case 'STATUS_CODE': return key.statusCode === null ? 'no status' : String(key.statusCode);
+  }
+}
+
+function groupLabel(group: ReportGroup | null, groupBy: Dimension[]): string {
+  if (group === null || group.isOther) return 'other';
+  if (!groupBy.length) return 'all requests';
+  return groupBy.map((d) => dimensionValue(group.key, d)).join(' / ');
+}
+
+/** A bucket's start in the report's own zone, as precise as its granularity. */
+function bucketLabel(start: string, granularity: Granularity | null, timeZone: string): string {
+  let parts: Record<string, string>;
+  try {
+    parts = Object.fromEntries(new Intl.DateTimeFormat('en-CA', {
+      timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23',
+    }).formatToParts(new Date(start)).map((p) => [p.type, p.value]));
+  } catch {
+    return start; // a zone this browser does not know: the UTC instant still says when
+  }
+  if (granularity === 'HOUR') return `${parts.month}-${parts.day} ${parts.hour}:00`;
+  if (granularity === 'MONTH') return `${parts.year}-${parts.month}`;
+  return `${parts.year}-${parts.month}-${parts.day}`;
+}
+
+function analyticsCards(t: UsageReport['totals']): HTMLElement[] {
+  return [
+    card('Requests', [
+      figure('Requests', 'totals.requests', t.requests, 'count'),
+      figure('Errors', 'totals.errorRequests', t.errorRequests, 'count'),
+      figure('Error rate', 'totals.errorRate', t.errorRate, 'percent2'),
+    ]),
+    card('Tokens and cost', [
+      figure('Tokens', 'totals.totalTokens', t.totalTokens, 'tokens'),
+      figure('Cost', 'totals.cost', t.cost, 'usd'),
+      figure('Cache hit rate', 'totals.cacheHitRate', t.cacheHitRate, 'percent'),
+    ]),
+    card('Response time', [
+      figure('Median (p50)', 'totals.responseTime.p50', t.responseTime.p50, 'seconds'),
+      figure('p99', 'totals.responseTime.p99', t.responseTime.p99, 'seconds'),
+      figure('Mean', 'totals.responseTime.mean', t.responseTime.mean, 'seconds'),
+    ], `over ${formatCount(t.responseTime.count)} timed requests`),
+  ];
+}
+
+function seconds(value: number | null): string {
+  return value === null ? '—' : FORMATS.seconds(value);
+}
+
+function drawAnalyticsChart(report: UsageReport, groupBy: Dimension[]): void {
+  const datasets = chartSeries(report).map((s, i) => ({
+    label: groupLabel(s.group, groupBy),
+    backgroundColor: s.group === null ? OTHER_COLOUR : SERIES_PALETTE[i % SERIES_PALETTE.length] as string,
+    data: s.values,
+  }));
+  analyticsChart?.destroy();
+  analyticsChart = new Chart(byId<HTMLCanvasElement>('analytics-chart'), {
+    type: 'bar',
+    data: { labels: report.buckets.map((b) => bucketLabel(b.start, report.granularity, report.timeZone)), datasets },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      scales: {
+        x: { stacked: true },
+        y: { stacked: true, beginAtZero: true, ticks: { callback: (v) => formatUsd(Number(v)) } },
+      },
+      plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label} ${formatUsd(Number(c.raw), 4)}` } } },
+    },
+  });
+}
+
+function renderAnalytics(report: UsageReport, choice: AnalyticsChoice): void {
+  const dimension = DIMENSIONS.find((d) => d.value === (choice.groupBy[0] ?? ''));
+  const unit = (report.granularity ?? choice.granularity).toLowerCase();
+  byId('analytics-cards').replaceChildren(...analyticsCards(report.totals));
+  byId('analytics-chart-title').textContent = choice.groupBy.length
+    ? `Cost per ${unit} by ${dimension?.label.toLowerCase() ?? 'group'}` : `Cost per ${unit}`;
+  drawAnalyticsChart(report, choice.groupBy);
+  byId('analytics-summary').textContent =
+    `${formatCount(report.buckets.length)} buckets from ${localTime(new Date(report.from))} to ` +
+    `${localTime(new Date(report.to))} (your local time); buckets in ${report.timeZone}`;
+  byId('analytics-table').replaceChildren(table(
+    [choice.groupBy.length ? dimension?.label ?? 'Group' : 'Group', 'Requests', 'Errors', 'Tokens', 'Cost', 'p50', 'p99'],
+    report.groups.map((g) => [
+      groupLabel(g, choice.groupBy), formatCount(g.measures.requests), formatCount(g.measures.errorRequests),
+      formatTokens(g.measures.totalTokens), formatUsd(g.measures.cost, 4),
+      seconds(g.measures.responseTime.p50), seconds(g.measures.responseTime.p99),
+    ]),
+  ));
+}
+
+/** A refused choice leaves the controls and the error area, not the figures of the one before. */
+function clearAnalytics(note = ''): void {
+  analyticsChart?.destroy();
+  analyticsChart = null;
+  byId('analytics-cards').replaceChildren();
+  byId('analytics-table').replaceChildren();
+  byId('analytics-summary').textContent = note;
+}
+
+async function loadAnalytics(): Promise<void> {
+  analyticsAsked = true;
+  const seq = ++analyticsSeq;
+  const view = byId('analytics');
+  const choice = readChoice();
+  view.dataset.loaded = '';
+  delete view.dataset.failed;
+  const zone = browserZone();
+  let report: UsageReport;
+  try {
+    report = (await fetchAnalytics(ENDPOINT, token, {
+      range: rangeOf(choice.range), granularity: choice.granularity, groupBy: choice.groupBy,
+      ...(zone ? { timeZone: zone } : {}),
+    })).usage;
+  } catch (error) {
+    if (seq !== analyticsSeq) return;
+    clearAnalytics('No report for this choice: the reason is shown above.');
+    view.dataset.failed = choiceKey(choice);
+    throw error;
+  }
+  if (seq !== analyticsSeq) return;
+  clearError('analytics');
+  renderAnalytics(report, choice);
+  view.dataset.loaded = choiceKey(choice);
+}
+
+function resetAnalytics(): void {
+  analyticsSeq++; // an answer still on its way belongs to the token that left
+  analyticsAsked = false;
+  clearAnalytics();
+  const view = byId('analytics');
+  view.dataset.loaded = '';
+  delete view.dataset.failed;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Pages
 
 let token = '';
 let viewer: Viewer | null = null;
 let range: ChartRange = 7;
 
-function fail(error: unknown): void {
+function fail(error: unknown, source = 'page'): void {
   if (error instanceof GraphQLRequestError && error.codes.has('UNAUTHENTICATED')) {
     signOut('That token was refused: ' + error.message);
     return;
   }
   const banner = byId('error');
   banner.textContent = error instanceof Error ? error.message : String(error);
+  banner.dataset.source = source;
   banner.hidden = false;
+}
+
+/** Hides the error area when its message came from `source`: a new answer of one view must not
+ * hide another view's failure. */
+function clearError(source: string): void {
+  const banner = byId('error');
+  if (banner.dataset.source === source) banner.hidden = true;
 }
 
 async function loadChart(): Promise<void> {
@@ -341,9 +579,6 @@ async function loadOverview(v: Viewer): Promise<void> {
   byId('overview').dataset.loaded = v.role.toLowerCase();
 }
 
-// The analytics view (the `usage` root field) is not built yet. It plugs in here: an operation in
-// operations/, a loader like loadOverview rendering into #analytics, and the tab enabled in
-// index.html; the sign-in, token handling and navigation are shared.
 const VIEWS = ['overview', 'analytics'] as const;
 type View = (typeof VIEWS)[number];
 
@@ -352,6 +587,9 @@ function showView(view: View): void {
   for (const tab of document.querySelectorAll<HTMLElement>('[data-view]')) {
     tab.setAttribute('aria-current', String(tab.dataset.view === view));
   }
+  // The report is asked for when the view is first opened, not at sign-in: most visits never
+  // open it, and it is the most expensive question the page asks.
+  if (view === 'analytics' && !analyticsAsked) loadAnalytics().catch((e) => fail(e, 'analytics'));
 }
 
 async function signIn(candidate: string): Promise<void> {
@@ -369,6 +607,7 @@ async function signIn(candidate: string): Promise<void> {
   show('signin', false);
   show('signed-in', true);
   byId('page-title').textContent = viewer.role === 'ADMIN' ? 'Gateway overview' : 'Your usage';
+  fillGroupBy(viewer.role === 'ADMIN');
   showView('overview');
   await loadOverview(viewer).catch(fail);
 }
@@ -380,6 +619,7 @@ function signOut(message = ''): void {
   trendChart?.destroy();
   modelChart?.destroy();
   trendChart = modelChart = null;
+  resetAnalytics();
   delete document.body.dataset.role;
   show('signed-in', false);
   for (const v of VIEWS) show(v, false);
@@ -402,6 +642,13 @@ function start(): void {
       if (RANGES.includes(range) && token) loadChart().catch(fail);
     });
   }
+  syncGranularity();
+  const controls = byId<HTMLFormElement>('analytics-controls');
+  controls.addEventListener('submit', (event) => event.preventDefault());
+  controls.addEventListener('change', () => {
+    syncGranularity();
+    if (token) loadAnalytics().catch((e) => fail(e, 'analytics'));
+  });
   for (const tab of document.querySelectorAll<HTMLElement>('[data-view]')) {
     tab.addEventListener('click', (event) => {
       event.preventDefault();
