@@ -66,14 +66,19 @@ class UsageHourly(_Cell, Base):
     )
 
 
-class UsageHourlyLatency(Base):
-    __tablename__ = "statsgraph_usage_hourly_latency"
+class _LatencyCount:
+    """How many of a cell's timed requests fall into one fixed latency bucket."""
 
     cell_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # 0 response, 1 first byte
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # a LatencyKind
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UTCDateTime)
     count: Mapped[int] = mapped_column(BigInteger)
+
+
+class UsageHourlyLatency(_LatencyCount, Base):
+    __tablename__ = "statsgraph_usage_hourly_latency"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("idx_statsgraph_usage_hourly_latency_hour", "hour"),)
 
@@ -98,14 +103,10 @@ class UsageDaily(_Cell, Base):
     __table_args__ = (Index("idx_statsgraph_usage_daily_start", "day_start"),)
 
 
-class UsageDailyLatency(Base):
+class UsageDailyLatency(_LatencyCount, Base):
     __tablename__ = "statsgraph_usage_daily_latency"
 
-    cell_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # 0 response, 1 first byte
-    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
     day_start: Mapped[datetime] = mapped_column(UTCDateTime)
-    count: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("idx_statsgraph_usage_daily_latency_start", "day_start"),)
 
