@@ -620,33 +620,36 @@ def test_analytics_as_admin(world: dict[str, Any]) -> None:
 def test_analytics_hour_granularity_and_a_refused_report(world: dict[str, Any]) -> None:
     page = analytics_page(world, "admin")
     check_analytics(page, world, "admin", "30", "DAY", "MODEL")
-    # Hours over 30 days are accepted by the server's range rule; over 90 they are not offered,
-    # and a range that outgrows them falls back to days.
-    choose(page, granularity="HOUR")
+    # Thirty days of hours by model is within the server's range rule but over its cost limit:
+    # the refusal shows in the error area, the controls stay, the previous figures go.
     assert page.eval("document.querySelector('#analytics-granularity option[value=\"HOUR\"]').disabled") is False
-    choose(page, range="90")
-    assert page.eval("document.querySelector('#analytics-granularity option[value=\"HOUR\"]').disabled") is True
-    assert page.eval("document.getElementById('analytics-granularity').value") == "DAY"
-    check_analytics(page, world, "admin", "90", "DAY", "MODEL")
-
-    # A week of hours by model is more than the server's cost limit allows: its refusal shows in
-    # the error area, the controls stay, and the figures of the previous choice go.
-    choose(page, range="7", granularity="HOUR")
-    key = analytics_key("7", "HOUR", "MODEL")
-    page.wait_for(f"document.getElementById('analytics').dataset.failed === {json.dumps(key)}", "the refusal")
+    choose(page, granularity="HOUR")
+    key = analytics_key("30", "HOUR", "MODEL")
+    outcome = page.wait_for(
+        f"(v => v.failed === {json.dumps(key)} ? 'failed' : v.loaded === {json.dumps(key)} && 'loaded')"
+        "(document.getElementById('analytics').dataset)",
+        "the refusal",
+    )
     refused = usage_call(world, "admin", last_analytics_variables(page))
-    assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_EXPENSIVE"
-    banner = page.eval("document.getElementById('error').textContent")
-    assert banner == f"QUERY_TOO_EXPENSIVE: {refused['errors'][0]['message']}"
+    assert outcome == "failed", f"expected over the cost limit, priced at {refused.get('extensions')}"
+    error = refused["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_EXPENSIVE"
+    assert page.eval("document.getElementById('error').textContent") == f"QUERY_TOO_EXPENSIVE: {error['message']}"
     assert page.eval("document.getElementById('error').hidden") is False
     assert page.eval("document.getElementById('analytics-controls').offsetHeight > 0")
     assert table_rows(page, "analytics-table") == []
     assert figures(page, "#analytics") == {}
 
-    # Without a breakdown the same week of hours is cheap enough; the error area clears.
+    # Without a breakdown the same hours are cheap enough, and the error area clears.
     choose(page, group="")
-    check_analytics(page, world, "admin", "7", "HOUR", "")
+    check_analytics(page, world, "admin", "30", "HOUR", "")
     assert page.eval("document.getElementById('error').hidden") is True
+
+    # Over 90 days hours are not offered, and the choice falls back to days.
+    choose(page, range="90")
+    assert page.eval("document.querySelector('#analytics-granularity option[value=\"HOUR\"]').disabled") is True
+    assert page.eval("document.getElementById('analytics-granularity').value") == "DAY"
+    check_analytics(page, world, "admin", "90", "DAY", "")
     assert_no_problems(page)
 
 
