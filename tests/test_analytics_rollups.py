@@ -115,7 +115,7 @@ async def test_closed_hours_without_open_rows_are_rolled_up_once(world) -> None:
 async def test_usage_reads_rollups_and_a_late_change_is_re_rolled(world) -> None:  # noqa: ANN001
     url, ds = world
     await roll(url)
-    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED, ttl_analytics=0)
     start, end = NOW - timedelta(hours=20), NOW
     variables = {"from": start.isoformat(), "to": end.isoformat()}
     want_requests, want_timed = raw_totals(ds, start, end)
@@ -228,7 +228,7 @@ async def test_days_hold_what_their_rows_hold_and_serve_reports_over_everyone(wo
             UsageDailyLatency.day_start == start, UsageDailyLatency.kind == 0))
         assert (histogram or 0) == sum(r.response_time_ms is not None for r in rows)
 
-    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED, ttl_analytics=0)
     admin = live_admin(ds)
     alice = next(u for u in ds.users if u.username == "alice")
     async with app_client(settings, NOW) as client:
@@ -273,7 +273,7 @@ async def test_a_late_change_rebuilds_its_day(world) -> None:  # noqa: ANN001
     assert await roll_days(url) == 1  # the hour is re-rolled, its day dropped and built again
     (max_ms,), = await fetch(url, select(func.max(UsageDaily.response_max_ms)).where(UsageDaily.day_start == yesterday))
     assert max_ms == 876_543
-    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED, ttl_analytics=0)
     async with app_client(settings, NOW) as client:
         api = Api(client, token_for(live_admin(ds).id, settings))
         got = (await api.query(REPORT, variables(MONTH_BY_MODEL)))["usage"]
@@ -283,7 +283,7 @@ async def test_a_late_change_rebuilds_its_day(world) -> None:  # noqa: ANN001
 
 async def test_days_of_an_earlier_zone_never_count_twice(world) -> None:  # noqa: ANN001
     url, ds = world
-    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED)
+    settings = settings_for(url, tz=TZ, max_query_cost=UNPRICED, ttl_analytics=0)
 
     async def answers_match(when: str) -> None:
         async with app_client(settings, NOW) as client:

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import enum
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from strawberry.types import Info
@@ -28,6 +31,7 @@ from ..core.analytics import (
 from ..core.latency import LatencyKind
 from ..core.scope import Scope, UserScope
 from ..db.queries.usage_cells import report_cells
+from .cache.reports import report_from_plain
 from .context import Context
 from .errors import BadUserInput, Forbidden
 
@@ -141,6 +145,7 @@ async def usage_report(
     order: UsageOrder,
     limit: int,
     histograms: frozenset[LatencyKind],
+    path: Any = None,
 ) -> Report:
     tz_name, tz = zone_of(time_zone, ctx.calendar.tz_name)
     try:
@@ -153,14 +158,45 @@ async def usage_report(
         raise BadUserInput(str(exc), argumentName=exc.argument) from None
     flt = scoped_filter(ctx, scope, flt)
     dims = tuple(dict.fromkeys(dims))  # a dimension named twice groups once
-    async with ctx.sessions() as session:
-        cells = await report_cells(
-            session, scope=scope, flt=flt, dims=dims, edges=edges, histograms=histograms,
+
+    async def compute() -> Report:
+        async with ctx.sessions() as session:
+            cells = await report_cells(
+                session, scope=scope, flt=flt, dims=dims, edges=edges, histograms=histograms,
+            )
+        return build_report(
+            ((b, k, m) for (b, k), m in cells.items()),
+            edges=edges, time_zone=tz_name, granularity=granularity, dimensions=dims, order=order, limit=limit,
         )
-    return build_report(
-        ((b, k, m) for (b, k), m in cells.items()),
-        edges=edges, time_zone=tz_name, granularity=granularity, dimensions=dims, order=order, limit=limit,
-    )
+
+    # Keyed by the data's scope and the arguments as asked (a range running to now is one entry
+    # per business day and lifetime, like today's figures); a range that ended before today
+    # cannot change but by a late correction, and is kept until the day turns.
+    asked = {
+        "range": [range_args.start, range_args.end, range_args.start_date, range_args.end_date],
+        "granularity": granularity, "dims": dims, "filter": flt, "zone": tz_name, "order": order, "limit": limit,
+        "histograms": sorted(int(k) for k in histograms),
+    }
+    key = ctx.cache.key("Query.usage", scope.key, ctx.calendar.today().isoformat(), cache_args(asked))
+    ttl = ctx.ttl_for("analytics", scope, closed=end <= ctx.calendar.today_start())
+    cached = await ctx.cache.get_or_compute(key, ttl, compute, "Query.usage", report_from_plain)
+    if path is not None:
+        ctx.freshness.record(path, cached.computed_at, ttl, scope, hit=cached.hit)
+    return cached.data
+
+
+def cache_args(values: dict[str, Any]) -> str:
+    return json.dumps(values, sort_keys=True, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Filter):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    raise TypeError(f"not part of a cache key: {type(value).__name__}")
 
 
 __all__ = [

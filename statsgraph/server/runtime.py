@@ -42,7 +42,8 @@ class Runtime:
         s = self.settings
         return TtlPolicy(
             dashboard_global=s.ttl_dashboard_global, dashboard_user=s.ttl_dashboard_user,
-            provider_status=s.ttl_provider_status, daily_stats=s.ttl_daily_stats, closed_max=s.ttl_closed_max,
+            provider_status=s.ttl_provider_status, daily_stats=s.ttl_daily_stats, analytics=s.ttl_analytics,
+            closed_max=s.ttl_closed_max,
         )
 
 

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     ttl_dashboard_user: int = 30
     ttl_provider_status: int = 60
     ttl_daily_stats: int = 300
+    ttl_analytics: int = 60
     # Closed periods (yesterday, finished days) may be kept until the business day turns,
     # bounded by this ceiling.
     ttl_closed_max: int = 3600

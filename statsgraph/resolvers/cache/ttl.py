@@ -8,7 +8,7 @@ from datetime import timedelta
 from ...core.calendar import BusinessCalendar
 from ...core.scope import Scope, UserScope
 
-POLICIES = ("dashboard", "provider_status", "daily_stats")
+POLICIES = ("dashboard", "provider_status", "daily_stats", "analytics")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,7 @@ class TtlPolicy:
     dashboard_user: float = 30
     provider_status: float = 60
     daily_stats: float = 300
+    analytics: float = 60
     # Closed periods (yesterday, finished days) are kept until the business day turns, at most this.
     closed_max: float = 3600
 
@@ -30,6 +31,8 @@ class TtlPolicy:
             return float(self.dashboard_user if isinstance(scope, UserScope) else self.dashboard_global)
         if policy == "provider_status":
             return float(self.provider_status)
+        if policy == "analytics":
+            return float(self.analytics)
         return float(self.daily_stats)
 
 
