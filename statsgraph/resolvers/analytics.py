@@ -79,21 +79,6 @@ def resolve_range(r: RangeArgs, tz: ZoneInfo, now: datetime) -> tuple[datetime, 
     return start, end
 
 
-def selected_deep(info: Info) -> set[str]:
-    """Every field name selected anywhere below the current field."""
-    names: set[str] = set()
-
-    def walk(selections: Iterable[Selection]) -> None:
-        for s in selections:
-            if isinstance(s, SelectedField):
-                names.add(s.name)
-            walk(s.selections)
-
-    for f in info.selected_fields:
-        walk(f.selections)
-    return names
-
-
 _LATENCY_FIELDS = {"responseTime": LatencyKind.RESPONSE, "firstByteTime": LatencyKind.FIRST_BYTE}
 
 
@@ -200,5 +185,5 @@ def _plain(value: Any) -> Any:
 
 
 __all__ = [
-    "PERCENTILE_FIELDS", "RangeArgs", "percentile_kinds", "resolve_range", "selected_deep", "usage_report", "zone_of",
+    "PERCENTILE_FIELDS", "RangeArgs", "percentile_kinds", "resolve_range", "usage_report", "zone_of",
 ]
