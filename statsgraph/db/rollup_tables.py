@@ -8,8 +8,9 @@ rolled up: an hour absent from it is read from raw rows.
 
 Daily: the same figures per business day of `APP_TIMEZONE` and distinct (provider, model, API
 format, stream, status code, error), built from the hourly rows once every hour of the day is
-rolled up. Without user and API key, a day holds a few dozen cells where its hours hold
-thousands, so reports over everyone's rows read weeks in a few hundred rows. Each day row
+rolled up. Without user and API key, a day of the benchmark database's traffic holds about 70
+cells where its hours hold about 1,500, so reports over everyone's rows read a month in a few
+thousand rows. Each day row
 carries its own [start, end) instants, so it stays exact whatever zone a report asks in; it
 serves a report only where it lies inside one of its buckets. `statsgraph_rollup_days` lists the
 days built: a late change to one of a day's hours removes the day until it is rebuilt."""
