@@ -110,6 +110,7 @@ async def measure_usage(url: str, viewer: str, query: str, start: str, runs: int
                 raise RuntimeError(body["errors"])
             requests = body["data"]["usage"]["totals"]["requests"]
             counts.add(counter.count - 1)
+    await app.state.lane.close(timeout=10)
     await runtime.engine.dispose()
     return statistics.median(times) * 1000, max(counts), requests
 

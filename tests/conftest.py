@@ -135,6 +135,7 @@ async def app_client(
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
     finally:
+        await app.state.lane.close(timeout=5)
         await runtime.engine.dispose()
         if hasattr(runtime.shared, "close"):
             await runtime.shared.close()

@@ -46,6 +46,7 @@ async def client_and_runtime(settings: Settings):  # noqa: ANN201
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             yield client, rt
     finally:
+        await app.state.lane.close(timeout=5)
         await rt.engine.dispose()
         if hasattr(rt.shared, "close"):
             await rt.shared.close()

@@ -150,6 +150,7 @@ async def test_a_report_does_not_cost_a_cache_round_trip_per_day(world) -> None:
             warm = await api.query(doc)
             warm_calls = counting.calls - cold_calls
     finally:
+        await app.state.lane.close(timeout=5)
         await runtime.engine.dispose()
     assert cold == warm
     assert len(cold["dailyStats"]["days"]) == 200

@@ -73,10 +73,23 @@ class Context(BaseContext):
         self.viewer = viewer
         self.auth_error = auth_error
         self.request_id = request_id
+        self.own_tables = own_tables
         self.loaders = Loaders(sessions, calendar, own_tables)
         self.freshness = Freshness()
         # Signs the request log's cursors; derived from the server's secret.
         self.cursor_key = cursor_key
+
+    def moved(self, *, sessions: async_sessionmaker[AsyncSession], cache: FieldCacheStore) -> Context:
+        """The same request served from another event loop, with that loop's sessions and cache
+        store; built on that loop, since loaders and in-flight tables belong to the loop that
+        made them. Nothing has been resolved yet, so nothing else needs carrying over."""
+        ctx = Context(
+            ttls=self.ttls, calendar=self.calendar, sessions=sessions, cache=cache, viewer=self.viewer,
+            auth_error=self.auth_error, request_id=self.request_id, own_tables=self.own_tables,
+            cursor_key=self.cursor_key,
+        )
+        ctx.request, ctx.response, ctx.background_tasks = self.request, self.response, self.background_tasks
+        return ctx
 
     def require_viewer(self) -> Viewer:
         if self.viewer is None and self.auth_error == UNAVAILABLE:

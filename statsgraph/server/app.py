@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
@@ -24,6 +25,7 @@ from ..resolvers.cache import RedisCache
 from ..schema import build_schema
 from ..web import install_pages
 from .body_limit import BodyLimit
+from .expensive_lane import ExpensiveLane
 from .export import make_export_router
 from .http_cache import CacheHints
 from .index_check import missing_index_names, warn_missing_indexes
@@ -82,8 +84,11 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         clock=rt.clock,
         extra_extensions=[CacheHints, metrics.extension()],
     )
+    lane = ExpensiveLane(rt, min_cost=settings.expensive_query_cost, max_tokens=settings.max_tokens,
+                         on_run=metrics.expensive_documents.inc)
     router = PersistedQueryRouter(
         schema,
+        lane=lane,
         context_getter=get_context,
         graphql_ide="graphiql" if settings.introspection else None,
         manifest=manifest,
@@ -110,18 +115,24 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
         await startup_check()
+        # What exists now lives as long as the process. Frozen, it is left out of the
+        # collector's full passes, each of which would otherwise walk it and hold every thread
+        # (the serving loop included) for ~100 ms while an expensive document runs.
+        gc.freeze()
         schedule = AggregatorSchedule(settings, clock=rt.clock) if settings.aggregate_in_server else None
         if schedule is not None:
             schedule.start()
         yield
         if schedule is not None:
             await schedule.stop()
+        await lane.close(timeout=settings.shutdown_timeout_seconds)
         if isinstance(rt.shared, RedisCache):
             await rt.shared.close()
         await rt.engine.dispose()
 
     app = FastAPI(title="statsgraph", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = rt
+    app.state.lane = lane
 
     @app.middleware("http")
     async def count_sql(request: Request, call_next):  # noqa: ANN001, ANN202
@@ -144,8 +155,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         )
 
     app.include_router(router, prefix="/graphql")
-    app.include_router(make_legacy_router(schema, get_context))
-    app.include_router(make_export_router(schema, get_context))
+    app.include_router(make_legacy_router(lane, schema, get_context))
+    app.include_router(make_export_router(lane, schema, get_context))
     install_pages(app)
 
     @app.get("/healthz")

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from strawberry import Schema
 
 from ..resolvers.context import Context
+from .expensive_lane import ExpensiveLane
 
 ContextFactory = Callable[[Request, Response], Awaitable[Context]]
 
@@ -115,14 +116,14 @@ def _csv_lines(rows: Iterator[list[Any]]) -> Iterator[str]:
         buf.truncate()
 
 
-def make_export_router(schema: Schema, context: ContextFactory) -> APIRouter:
+def make_export_router(lane: ExpensiveLane, schema: Schema, context: ContextFactory) -> APIRouter:
     router = APIRouter()
 
     @router.get("/export/usage.csv", response_model=None)
     async def usage_csv(request: Request, response: Response) -> Response:
         ctx = await context(request, response)
         variables = variables_of(request.query_params)
-        result = await schema.execute(DOCUMENT, variable_values=variables, context_value=ctx)
+        result = await lane.execute(schema, DOCUMENT, variables=variables, context=ctx)
         errors = result.errors or []
         operator_only = all(e.path and e.path[-1] in ("actualCost", "costSavings") for e in errors)
         if result.data is None or not operator_only:

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from strawberry import Schema
 
 from ..resolvers.context import Context
+from .expensive_lane import ExpensiveLane
 
 ContextFactory = Callable[[Request, Response], Awaitable[Context]]
 
@@ -205,12 +206,12 @@ def user_payload(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def make_legacy_router(schema: Schema, context: ContextFactory) -> APIRouter:
+def make_legacy_router(lane: ExpensiveLane, schema: Schema, context: ContextFactory) -> APIRouter:
     router = APIRouter(prefix="/api/dashboard", tags=["legacy REST"])
 
     async def run(request: Request, response: Response, document: str, variables: dict | None = None) -> dict:
         ctx = await context(request, response)
-        result = await schema.execute(document, variable_values=variables, context_value=ctx)
+        result = await lane.execute(schema, document, variables=variables, context=ctx)
         if result.errors:
             codes = [(e.extensions or {}).get("code", "INTERNAL_SERVER_ERROR") for e in result.errors]
             first = result.errors[codes.index(next((c for c in codes if c in _STATUS), codes[0]))]

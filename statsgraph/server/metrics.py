@@ -59,6 +59,10 @@ class Metrics:
             "statsgraph_aggregates_days_behind",
             "Closed days after the newest pre-aggregated one (NaN when none is)", registry=self.registry,
         )
+        self.expensive_documents = Counter(
+            "statsgraph_expensive_documents", "Documents run off the serving loop for their cost",
+            registry=self.registry,
+        )
         self.registry.register(_CacheCollector(cache))
 
     def operation_label(self, name: str | None) -> str:

@@ -21,6 +21,7 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 
 from ..resolvers.cache.backends import SharedCache
+from .expensive_lane import ExpensiveLane
 
 APQ_TTL_SECONDS = 7 * 24 * 3600
 # The dashboard's largest operation is under 2 KB; the token limit keeps real ones far below this.
@@ -68,9 +69,11 @@ def load_manifest(path: Path | None) -> dict[str, str]:
 
 class PersistedQueryRouter(GraphQLRouter):
     def __init__(
-        self, *args: Any, manifest: dict[str, str], shared: SharedCache, only_persisted: bool, **kwargs: Any
+        self, *args: Any, manifest: dict[str, str], shared: SharedCache, only_persisted: bool,
+        lane: ExpensiveLane | None = None, **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self._lane = lane
         self._manifest = manifest
         self._shared = shared
         self._only_persisted = only_persisted
@@ -92,6 +95,20 @@ class PersistedQueryRouter(GraphQLRouter):
             )
         finally:
             _registrations.reset(reset)
+
+    async def execute_single(  # noqa: PLR0917 - strawberry's signature
+        self, request: Any, request_adapter: Any, sub_response: Any, context: Any, root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> Any:
+        here = super().execute_single
+        lane = self._lane
+        if lane is None or not lane.is_expensive(
+            self.schema, request_data.query, request_data.variables, request_data.operation_name
+        ):
+            return await here(request, request_adapter, sub_response, context, root_value, request_data)
+        return await lane.run(
+            context, lambda moved: here(request, request_adapter, sub_response, moved, root_value, request_data)
+        )
 
     async def _register(self, digest: str, document: str) -> None:
         raw = document.encode()

@@ -13,6 +13,7 @@ from ..core.calendar import BusinessCalendar
 from ..db.engine import make_engine, make_session_factory
 from ..db.own_tables import OwnTablesState
 from ..resolvers.cache import FieldCacheStore, MemoryCache, RedisCache, SharedCache
+from ..resolvers.cache.store import CacheCounters
 from ..resolvers.cache.ttl import TtlPolicy
 from .settings import Settings
 
@@ -47,25 +48,49 @@ class Runtime:
         )
 
 
-def make_runtime(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Runtime:
+def _engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
     pool = {} if settings.read_url.startswith("sqlite") else {
-        "pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow, "pool_timeout": 30,
+        "pool_size": pool_size or settings.db_pool_size, "max_overflow": settings.db_max_overflow, "pool_timeout": 30,
     }
-    engine = make_engine(settings.read_url, **pool)
+    return make_engine(settings.read_url, **pool)
+
+
+def _redis(settings: Settings) -> RedisCache:
+    assert settings.redis_url is not None
+    return RedisCache(
+        settings.redis_url,
+        socket_timeout=settings.redis_socket_timeout,
+        breaker_seconds=settings.redis_breaker_seconds,
+        max_connections=settings.redis_max_connections,
+        auth_connections=settings.redis_auth_connections,
+    )
+
+
+def _store(settings: Settings, shared: SharedCache, counters: CacheCounters | None = None) -> FieldCacheStore:
+    version = f"{CACHE_FORMAT}:{__version__}:{settings.app_timezone}"
+    return FieldCacheStore(shared, version, max_value_bytes=settings.cache_max_value_bytes, counters=counters)
+
+
+def make_runtime(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Runtime:
+    engine = _engine(settings)
     shared: SharedCache
     if settings.redis_url:
-        shared = RedisCache(
-            settings.redis_url,
-            socket_timeout=settings.redis_socket_timeout,
-            breaker_seconds=settings.redis_breaker_seconds,
-            max_connections=settings.redis_max_connections,
-            auth_connections=settings.redis_auth_connections,
-        )
+        shared = _redis(settings)
     else:
         shared = MemoryCache(settings.cache_max_entries, settings.cache_max_bytes)
-    version = f"{CACHE_FORMAT}:{__version__}:{settings.app_timezone}"
-    store = FieldCacheStore(shared, version, max_value_bytes=settings.cache_max_value_bytes)
-    return Runtime(settings, engine, make_session_factory(engine), shared, store, clock, OwnTablesState(clock))
+    return Runtime(settings, engine, make_session_factory(engine), shared, _store(settings, shared), clock,
+                   OwnTablesState(clock))
 
 
-__all__ = ["CACHE_FORMAT", "Runtime", "make_runtime"]
+def sibling_runtime(rt: Runtime, *, pool_size: int) -> Runtime:
+    """A runtime for another event loop of the same process (connections belong to the loop
+    that opened them): its own engine and Redis connections; the same in-process cache, cache
+    counters, clock and own-table state, so both loops serve and count one cache."""
+    settings = rt.settings
+    engine = _engine(settings, pool_size=pool_size)
+    shared = _redis(settings) if isinstance(rt.shared, RedisCache) else rt.shared
+    return Runtime(settings, engine, make_session_factory(engine), shared,
+                   _store(settings, shared, rt.cache.counters), rt.clock, rt.own_tables)
+
+
+__all__ = ["CACHE_FORMAT", "Runtime", "make_runtime", "sibling_runtime"]

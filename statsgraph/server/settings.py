@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: int = Field(default=10, ge=1)
     # What one document may cost (statsgraph/schema/cost.py); more is QUERY_TOO_EXPENSIVE.
     max_query_cost: int = Field(default=30_000, ge=1)
+    # Documents costing at least this run on a thread of their own (server/expensive_lane.py),
+    # so they cannot hold up small requests; 0 runs every document on the serving loop.
+    expensive_query_cost: int = Field(default=1_000, ge=0)
     introspection: bool = True
     cors_origins: list[str] = Field(default_factory=list)
 

@@ -10,6 +10,7 @@ trips the breaker: each lookup either reaches Redis or raises for that one reque
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from typing import Protocol
@@ -47,17 +48,20 @@ class MemoryCache:
         self._max_bytes = max_bytes
         self._bytes = 0
         self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        # The serving loop and the lane for expensive documents run on two threads of one process.
+        self._lock = threading.Lock()
 
     async def get(self, key: str) -> bytes | None:
-        item = self._data.get(key)
-        if item is None:
-            return None
-        expires, value = item
-        if expires <= time.monotonic():
-            self._drop(key)
-            return None
-        self._data.move_to_end(key)
-        return value
+        with self._lock:
+            item = self._data.get(key)
+            if item is None:
+                return None
+            expires, value = item
+            if expires <= time.monotonic():
+                self._drop(key)
+                return None
+            self._data.move_to_end(key)
+            return value
 
     def _drop(self, key: str) -> None:
         item = self._data.pop(key, None)
@@ -67,12 +71,13 @@ class MemoryCache:
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         if len(value) > self._max_bytes:
             return
-        self._drop(key)
-        self._data[key] = (time.monotonic() + ttl, value)
-        self._bytes += len(value)
-        while len(self._data) > self._max or self._bytes > self._max_bytes:
-            _key, (_exp, old) = self._data.popitem(last=False)
-            self._bytes -= len(old)
+        with self._lock:
+            self._drop(key)
+            self._data[key] = (time.monotonic() + ttl, value)
+            self._bytes += len(value)
+            while len(self._data) > self._max or self._bytes > self._max_bytes:
+                _key, (_exp, old) = self._data.popitem(last=False)
+                self._bytes -= len(old)
 
     @property
     def size_bytes(self) -> int:
@@ -92,8 +97,9 @@ class MemoryCache:
         return None
 
     def clear(self) -> None:
-        self._data.clear()
-        self._bytes = 0
+        with self._lock:
+            self._data.clear()
+            self._bytes = 0
 
 
 class RedisCache:

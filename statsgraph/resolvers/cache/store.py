@@ -46,11 +46,14 @@ def _as_is(data: Any) -> Any:
 
 
 class FieldCacheStore:
-    def __init__(self, backend: SharedCache, version: str, *, max_value_bytes: int = MAX_VALUE_BYTES) -> None:
+    def __init__(
+        self, backend: SharedCache, version: str, *, max_value_bytes: int = MAX_VALUE_BYTES,
+        counters: CacheCounters | None = None,
+    ) -> None:
         self.backend = backend
         self.version = version
         self.max_value_bytes = max_value_bytes
-        self.counters = CacheCounters()
+        self.counters = counters or CacheCounters()
         self._inflight: dict[str, asyncio.Future[Cached]] = {}
 
     def key(self, *parts: str) -> str:
