@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .latency import Latency
@@ -185,8 +186,11 @@ class Measures:
         self.actual_cost += other.actual_cost
         self.cache_creation_cost += other.cache_creation_cost
         self.cache_read_cost += other.cache_read_cost
-        self.response.merge(other.response)
-        self.first_byte.merge(other.first_byte)
+        # Most cells hold no latency of one kind or both: skip the calls, not just their work.
+        if other.response.count or other.response.buckets:
+            self.response.merge(other.response)
+        if other.first_byte.count or other.first_byte.buckets:
+            self.first_byte.merge(other.first_byte)
 
     @property
     def success_requests(self) -> int:
@@ -213,6 +217,24 @@ class Measures:
 # A group key: one value per grouped dimension, in the order of `groupBy`. PROVIDER holds the
 # provider id, API_KEY the key id, USER the user id, OUTCOME "SUCCESS"/"ERROR".
 Key = tuple[object, ...]
+
+
+def add_into(cells: dict[Any, Measures], key: Any, m: Measures) -> None:
+    """Add `m` to the cell at `key`; `m` itself becomes the cell when there is none yet, so it
+    must not be used elsewhere afterwards."""
+    cell = cells.get(key)
+    if cell is None:
+        cells[key] = m
+    else:
+        cell.add(m)
+
+
+def cell_at(cells: dict[Any, Measures], key: Any) -> Measures:
+    """The cell at `key`, created empty when there is none."""
+    cell = cells.get(key)
+    if cell is None:
+        cell = cells[key] = Measures()
+    return cell
 
 
 def sum_measures(items: Iterable[Measures]) -> Measures:
@@ -292,9 +314,9 @@ def build_report(
     whole: dict[Key, Measures] = {}
     per_bucket: list[dict[Key, Measures]] = [{} for _ in range(n)]
     for index, key, m in cells:
-        whole.setdefault(key, Measures()).add(m)
+        cell_at(whole, key).add(m)
         if granularity is not None:
-            per_bucket[index].setdefault(key, Measures()).add(m)
+            add_into(per_bucket[index], key, m)
     buckets = []
     if granularity is not None:
         for i in range(n):
@@ -325,8 +347,10 @@ __all__ = [
     "RangeError",
     "Report",
     "UsageOrder",
+    "add_into",
     "bucket_edges",
     "build_report",
+    "cell_at",
     "check_buckets",
     "check_limit",
     "check_range",

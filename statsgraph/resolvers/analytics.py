@@ -164,7 +164,9 @@ async def usage_report(
     }
     key = ctx.cache.key("Query.usage", scope.key, ctx.calendar.today().isoformat(), cache_args(asked))
     ttl = ctx.ttl_for("analytics", scope, closed=end <= ctx.calendar.today_start())
-    cached = await ctx.cache.get_or_compute(key, ttl, compute, "Query.usage", report_from_plain)
+    cached = await ctx.cache.get_or_compute(
+        key, ttl, compute, "Query.usage", report_from_plain, computed_as_decoded=True
+    )
     if path is not None:
         ctx.freshness.record(path, cached.computed_at, ttl, scope, hit=cached.hit)
     return cached.data

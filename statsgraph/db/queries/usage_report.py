@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, case, false, func, literal, literal_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from ...core.analytics import Dimension, Filter, Key, Measures
+from ...core.analytics import Dimension, Filter, Key, Measures, add_into, cell_at
 from ...core.latency import LatencyKind, bucket_of
 from ...core.scope import Scope
 from ..models import Provider, Usage
@@ -111,6 +111,23 @@ def key_value(dim: Dimension, value: object) -> object:
     return str(value)
 
 
+class KeyReader:
+    """Reads a report's key from the columns `offset`… of result rows. A report's rows repeat
+    few keys many times (one per bucket), so each distinct one is normalised once."""
+
+    def __init__(self, dims: Sequence[Dimension], offset: int) -> None:
+        self._dims = tuple(dims)
+        self._start, self._stop = offset, offset + len(self._dims)
+        self._seen: dict[tuple[object, ...], Key] = {}
+
+    def __call__(self, row: Sequence[object]) -> Key:
+        raw = tuple(row[self._start:self._stop])
+        key = self._seen.get(raw)
+        if key is None:
+            key = self._seen[raw] = tuple(key_value(d, v) for d, v in zip(self._dims, raw, strict=True))
+        return key
+
+
 def _num(value: object) -> int:
     return int(value or 0)  # type: ignore[call-overload]
 
@@ -164,8 +181,9 @@ async def raw_cells(
 
     n = len(dims)
     cells: dict[tuple[int, Key], Measures] = {}
+    key_of = KeyReader(dims, 1)
     for row in await session.execute(stmt):
-        key = tuple(key_value(d, row[1 + i]) for i, d in enumerate(dims))
+        key = key_of(row)
         v = row[1 + n:]
         m = Measures(
             requests=_num(v[0]), error_requests=_num(v[1]), input_tokens=_num(v[2]), output_tokens=_num(v[3]),
@@ -174,8 +192,7 @@ async def raw_cells(
         )
         m.response.add_sums(_num(v[10]), _flt(v[11]), None if v[12] is None else float(v[12]))
         m.first_byte.add_sums(_num(v[13]), _flt(v[14]), None if v[15] is None else float(v[15]))
-        cell = cells.setdefault((int(row[0]), key), Measures())
-        cell.add(m)
+        add_into(cells, (int(row[0]), key), m)
 
     if histograms:
         parts = []
@@ -188,15 +205,16 @@ async def raw_cells(
                 .where(column.is_not(None))
                 .group_by(*group_cols, column)
             )
+        key_at = KeyReader(dims, 2)
         for row in await session.execute(parts[0] if len(parts) == 1 else union_all(*parts)):
-            key = tuple(key_value(d, row[2 + i]) for i, d in enumerate(dims))
-            cell = cells.setdefault((int(row[1]), key), Measures())
+            key = key_at(row)
+            cell = cell_at(cells, (int(row[1]), key))
             latency = cell.response if int(row[0]) == LatencyKind.RESPONSE else cell.first_byte
             latency.add_buckets({bucket_of(int(row[2 + n])): int(row[3 + n])})
     return cells
 
 
 __all__ = [
-    "bucket_index", "dimension_expr", "filter_conditions", "in_windows", "key_value", "needs_provider_join",
+    "KeyReader", "bucket_index", "dimension_expr", "filter_conditions", "in_windows", "key_value", "needs_provider_join",
     "provider_join", "provider_key", "raw_cells",
 ]

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, case, func, literal_column, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...core.analytics import Dimension, Filter, Key, Measures
+from ...core.analytics import Dimension, Filter, Key, Measures, add_into, cell_at
 from ...core.latency import LatencyKind
 from ...core.scope import Scope, UserScope
 from ..rollup_tables import (
@@ -30,7 +30,7 @@ from ..rollup_tables import (
     UsageHourly,
     UsageHourlyLatency,
 )
-from .usage_report import bucket_index, in_windows, key_value
+from .usage_report import KeyReader, bucket_index, in_windows
 
 HOUR = timedelta(hours=1)
 UTC = timezone.utc
@@ -207,8 +207,9 @@ async def rollup_cells(
         func.max(c.first_byte_max_ms),
     ).group_by(*group_cols)
     n = len(dims)
+    key_of = KeyReader(dims, 1)
     for row in await session.execute(stmt):
-        key = tuple(key_value(d, row[1 + i]) for i, d in enumerate(dims))
+        key = key_of(row)
         v = row[1 + n:]
         m = Measures(
             requests=int(v[0] or 0), error_requests=int(v[1] or 0), input_tokens=int(v[2] or 0),
@@ -218,7 +219,7 @@ async def rollup_cells(
         )
         m.response.add_sums(int(v[10] or 0), float(v[11] or 0), None if v[12] is None else float(v[12]))
         m.first_byte.add_sums(int(v[13] or 0), float(v[14] or 0), None if v[15] is None else float(v[15]))
-        into.setdefault((int(row[0]), key), Measures()).add(m)
+        add_into(into, (int(row[0]), key), m)
     if not histograms:
         return
     L = level.latency
@@ -232,8 +233,8 @@ async def rollup_cells(
     hc = hist_inner.c
     hist_group = [hc.b, *(hc[f"d{i}"] for i in range(n)), hc.kind, hc.bucket]
     for row in await session.execute(select(*hist_group, func.sum(hc.count)).group_by(*hist_group)):
-        key = tuple(key_value(d, row[1 + i]) for i, d in enumerate(dims))
-        cell = into.setdefault((int(row[0]), key), Measures())
+        key = key_of(row)
+        cell = cell_at(into, (int(row[0]), key))
         latency = cell.response if int(row[1 + n]) == LatencyKind.RESPONSE else cell.first_byte
         latency.add_buckets({int(row[2 + n]): int(row[3 + n])})
 

@@ -60,10 +60,15 @@ class FieldCacheStore:
         return "statsgraph:field:" + self.version + ":" + ":".join(parts)
 
     async def get_or_compute(
-        self, key: str, ttl: float, compute: Callable[[], Awaitable[Any]], name: str, decode: Decode = _as_is
+        self, key: str, ttl: float, compute: Callable[[], Awaitable[Any]], name: str, decode: Decode = _as_is,
+        *, computed_as_decoded: bool = False,
     ) -> Cached:
         """The value under `key`, decoded by `decode` (which raises on a value of the wrong
-        shape); a value that does not decode is a miss, and is overwritten by the computed one."""
+        shape); a value that does not decode is a miss, and is overwritten by the computed one.
+
+        A miss answers with what `decode` makes of the stored form, so a hit and a miss give the
+        same objects; with `computed_as_decoded` the caller vouches that the computed value is
+        already that (a large report is then not decoded again), and a TTL of 0 stores nothing."""
         found = await self._read(key, decode)
         if found is not None:
             self.counters.count(self.counters.hits, name)
@@ -76,7 +81,7 @@ class FieldCacheStore:
         fut: asyncio.Future[Cached] = asyncio.get_running_loop().create_future()
         self._inflight[key] = fut
         try:
-            result = await self._compute_once(key, ttl, compute, name, decode)
+            result = await self._compute_once(key, ttl, compute, name, decode, computed_as_decoded)
             fut.set_result(result)
             return result
         except BaseException as exc:
@@ -87,7 +92,8 @@ class FieldCacheStore:
             del self._inflight[key]
 
     async def _compute_once(
-        self, key: str, ttl: float, compute: Callable[[], Awaitable[Any]], name: str, decode: Decode
+        self, key: str, ttl: float, compute: Callable[[], Awaitable[Any]], name: str, decode: Decode,
+        computed_as_decoded: bool,
     ) -> Cached:
         lock = key + ":lock"
         locked = await self.backend.try_lock(lock, LOCK_SECONDS)
@@ -102,9 +108,13 @@ class FieldCacheStore:
             self.counters.count(self.counters.misses, name)
             data = await compute()
             now = datetime.now(timezone.utc)
+            if computed_as_decoded and ttl <= 0:
+                return Cached(data, now, hit=False)
             raw = codec.dumps({"v": data, "at": now})
             if len(raw) <= self.max_value_bytes:
                 await self.backend.set(key, raw, ttl)
+            if computed_as_decoded:
+                return Cached(data, now, hit=False)
             return Cached(decode(codec.loads(raw)["v"]), now, hit=False)
         finally:
             if locked:
