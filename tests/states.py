@@ -18,10 +18,14 @@ from statsgraph.db.models import (
     StatsDailyModel,
     StatsUserDaily,
 )
+from statsgraph.db.rollup_hourly import roll_up_hours
+from statsgraph.db.rollup_tables import ROLLUP_TABLES
 
 # "aether": an Aether database before `statsgraph db init`, aggregated by statsgraph without
-# its own tables (as Aether's aggregator leaves it: no per-user detail or model rows).
-STATES = ("never", "complete", "stopped", "gaps", "aether")
+# its own tables (as Aether's aggregator leaves it: no per-user detail or model rows, no
+# rollups). "midday": days complete, hours rolled up only to the middle of today's business
+# day, the rest of today raw. "no hours": days complete, the rollup tables empty.
+STATES = ("never", "complete", "stopped", "gaps", "aether", "midday", "no hours")
 
 
 async def set_state(url: str, *, tz: str, now: datetime, state: str) -> None:
@@ -33,8 +37,10 @@ async def set_state(url: str, *, tz: str, now: datetime, state: str) -> None:
             await conn.run_sync(Base.metadata.create_all)  # tables an "aether" state dropped
             for table in STATS_TABLES:
                 await conn.execute(delete(table))
+            for table in reversed(ROLLUP_TABLES):
+                await conn.execute(delete(table))
             if state == "aether":
-                for table in (OwnUserDailyModel, OwnUserDaily):
+                for table in (OwnUserDailyModel, OwnUserDaily, *reversed(ROLLUP_TABLES)):
                     await conn.run_sync(table.__table__.drop)
         calendar = BusinessCalendar(tz, clock=lambda: now)
         if state == "never":
@@ -45,6 +51,14 @@ async def set_state(url: str, *, tz: str, now: datetime, state: str) -> None:
             await aggregate(engine, calendar=BusinessCalendar(tz, clock=lambda: then))
             return
         await aggregate(engine, calendar=calendar)
+        if state in ("midday", "no hours"):
+            async with engine.begin() as conn:
+                for table in reversed(ROLLUP_TABLES):
+                    await conn.execute(delete(table))
+        if state == "midday":
+            noon = calendar.today_start() + timedelta(hours=12, minutes=7)
+            async with engine.connect() as conn:
+                assert await roll_up_hours(conn, now=noon) > 0
         if state == "gaps":
             today = calendar.today()
             holes = [calendar.day_start(today - timedelta(days=n)) for n in (1, 3, 12, 33)]

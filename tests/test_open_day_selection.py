@@ -73,8 +73,8 @@ async def test_today_requests_alone_is_one_statement_without_candidates(world) -
     data, statements = await captured(url, live_admin(ds).id, "{ dashboardStats { today { requests } } }")
     want = ref.totals(ds, user_id=None, first_day=NOW.date(), last_day=NOW.date(), tz=TZ)
     assert data["dashboardStats"]["today"]["requests"] == want["requests"]
-    # authentication's user row, then the day's one aggregate
-    assert len(statements) == 2 and not reads_candidates(statements)
+    # authentication's user row, today's rolled-up hours, then the day's one aggregate
+    assert len(statements) == 3 and not reads_candidates(statements)
 
 
 async def test_selected_figures_are_read_and_exact(world) -> None:  # noqa: ANN001

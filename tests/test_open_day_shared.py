@@ -187,4 +187,5 @@ async def test_a_period_alone_costs_what_it_did(world) -> None:  # noqa: ANN001
         api = Api(client, token_for(live_admin(ds).id, settings))
         async with count_statements() as counter:
             await api.query("{ dashboardStats { allTime { requests fallbackCount } } }")
-    assert counter.count == 1 + 2  # authentication; coverage, then one statement for the window
+    # Authentication; coverage, today's rolled-up hours, then one statement for the window.
+    assert counter.count == 1 + 3

@@ -55,6 +55,10 @@ class DayFigures(Sums):
     # Response times of status-200 requests (the system-health figure); raw days only.
     ok_response_ms_sum: float = 0.0
     ok_response_count: int = 0
+    # The exact sum and count behind `avg_response_ms` where a day is read in parts (its
+    # rolled-up hours and its raw rows); zero for pre-aggregated days.
+    response_ms_sum: float = 0.0
+    response_count: int = 0
 
 
 @dataclass(slots=True)

@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, distinct, func, literal
+from sqlalchemy import ColumnElement, case, distinct, func, literal
 
 from .models import Base, OwnUserDaily, OwnUserDailyModel, StatsDaily, StatsDailyModel, StatsUserDaily, Usage
 from .queries.filters import count_if, is_error
+from .rollup_tables import UsageHourly
 
 
 class Agg(enum.Enum):
@@ -94,7 +95,34 @@ DAY: tuple[Figure, ...] = (
     _sum("ok_response_ms_sum", lambda: func.coalesce(Usage.response_time_ms, 0) * count_if(_ok_time), float,
          None, ()),
     _sum("ok_response_count", lambda: count_if(_ok_time), int, None, ()),
+    # The mean's parts, for a day read partly from hourly rollups: raw rows only.
+    _sum("response_ms_sum", lambda: func.coalesce(Usage.response_time_ms, 0), float, None, ()),
+    _sum("response_count", lambda: count_if(Usage.response_time_ms.is_not(None)), int, None, ()),
 )
+
+_H = UsageHourly
+_ok_cell = _H.status_code == 200
+# DAY figures as the hourly rollup holds them (a cell's own figures, summed): what a day's
+# rolled-up hours contribute. The distinct counts are sets, not sums, and are absent, as are
+# the input and output cost (no reader of an open day asks them) and fallbacks (candidates).
+HOURLY_DAY: Mapping[str, Callable[[], ColumnElement[Any]]] = {
+    "requests": lambda: func.sum(_H.requests),
+    "error_requests": lambda: func.sum(case((_H.is_error.is_(True), _H.requests), else_=0)),
+    "input_tokens": lambda: func.sum(_H.input_tokens),
+    "output_tokens": lambda: func.sum(_H.output_tokens),
+    "cache_creation_tokens": lambda: func.sum(_H.cache_creation_tokens),
+    "cache_read_tokens": lambda: func.sum(_H.cache_read_tokens),
+    "cost": lambda: func.sum(_H.cost),
+    "actual_cost": lambda: func.sum(_H.actual_cost),
+    "cache_creation_cost": lambda: func.sum(_H.cache_creation_cost),
+    "cache_read_cost": lambda: func.sum(_H.cache_read_cost),
+    "ok_response_ms_sum": lambda: func.sum(case((_ok_cell, _H.response_sum_ms), else_=0)),
+    "ok_response_count": lambda: func.sum(case((_ok_cell, _H.response_count), else_=0)),
+    "response_ms_sum": lambda: func.sum(_H.response_sum_ms),
+    "response_count": lambda: func.sum(_H.response_count),
+}
+# Figures a day read in parts cannot have from its hours.
+NOT_HOURLY = frozenset({"unique_models", "unique_providers", "input_cost", "output_cost", "fallback_count"})
 
 # The figures of one (business day, model) (`core.figures.ModelDay`).
 MODEL_DAY: tuple[Figure, ...] = tuple(
@@ -153,4 +181,4 @@ def decode(figures: Iterable[Figure], row: Any, into: Any) -> None:
             setattr(into, f.name, getattr(into, f.name) + f.kind(value))
 
 
-__all__ = ["DAY", "MODEL_DAY", "Agg", "Figure", "aggregated", "decode", "picked", "row_values", "stored"]
+__all__ = ["DAY", "HOURLY_DAY", "MODEL_DAY", "NOT_HOURLY", "Agg", "Figure", "aggregated", "decode", "picked", "row_values", "stored"]

@@ -23,6 +23,7 @@ from ..db.own_tables import OwnTablesState, is_missing_own_table
 from ..db.queries.coverage import aggregated_days
 from ..db.queries.days import Figures, day_figures
 from ..db.queries.model_days import model_days
+from ..db.queries.usage_rollups import rolled_hours, serving_hours, windows_of
 from .entity_loaders import (
     ApiKeyByIdLoader,
     ProviderByKeyLoader,
@@ -61,6 +62,7 @@ class Loaders:
         self._calendar = calendar
         self._own_tables = own_tables or OwnTablesState()
         self._coverage: dict[tuple[Scope, Figures], asyncio.Future[frozenset[date]]] = {}
+        self._rolled_today: asyncio.Future[tuple[Window, ...]] | None = None
         self.open_days = OpenDays(self)
         self.day_figures = DayFiguresByWindowLoader(self)
         self.model_days = ModelDaysByDayLoader(self)
@@ -95,6 +97,20 @@ class Loaders:
                 del self._coverage[key]
                 raise
         return await fut
+
+    async def rolled_today(self) -> tuple[Window, ...]:
+        """Today's rolled-up UTC hours, joined into windows; one statement per request. The
+        open day reads them from the hourly rollup and only the rest of its rows raw."""
+        if self._rolled_today is None:
+            self._rolled_today = asyncio.ensure_future(self._today_hours())
+        return await self._rolled_today
+
+    async def _today_hours(self) -> tuple[Window, ...]:
+        cal = self._calendar
+        edges = [cal.today_start(), cal.day_start(cal.today() + timedelta(days=1))]
+        async with self.session() as session:
+            hours = serving_hours(await rolled_hours(session, edges[0], edges[1]), edges)
+        return tuple(Window(a, b) for a, b in windows_of(hours))
 
     async def _aggregated_days(self, scope: Scope, figures: Figures) -> frozenset[date]:
         # A user's FULL figures and model rows live in statsgraph's own tables, which an
@@ -146,6 +162,10 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
             for k, (closed, _) in zip(keys, parts)
         ]
         opened = {scope: await fut for scope, fut in started.items()}
+        # A window holding the open day in its own statement reads today's rolled-up hours.
+        rolled = await self._loaders.rolled_today() if any(
+            not keys[i].distinct_counts for i in whole
+        ) else ()
         out = []
         async with self._loaders.session() as session:
             for i, (key, (closed, needs), covered) in enumerate(zip(keys, parts, coverage)):
@@ -155,6 +175,7 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
                         session, scope=closed.scope, window=closed.window,
                         calendar=cal, covered=covered, figures=closed.figures,
                         distinct_counts=closed.distinct_counts, fallbacks=closed.fallbacks,
+                        rolled=rolled if i in whole and not closed.distinct_counts else (),
                     )
                 if needs is not None:
                     found = {**found, **opened[key.scope]}
@@ -245,11 +266,13 @@ class OpenDays:
 
     async def _compute(self, scope: Scope, needs: OpenDayNeeds) -> dict[date, DayFigures]:
         cal = self._loaders.calendar
+        # Distinct counts are sets: with them the day is read raw, whole.
+        rolled = () if needs.distinct_counts else await self._loaders.rolled_today()
         async with self._loaders.session() as session:
             return await day_figures(
                 session, scope=scope, window=cal.day_window(cal.today()), calendar=cal,
                 covered=frozenset(), figures=Figures.FULL, distinct_counts=needs.distinct_counts,
-                fallbacks=needs.fallbacks,
+                fallbacks=needs.fallbacks, rolled=rolled,
             )
 
 

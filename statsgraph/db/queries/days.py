@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import Select, func, select, union_all
@@ -11,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ...core.calendar import BusinessCalendar, Window
 from ...core.figures import DayFigures
 from ...core.scope import GLOBAL, Scope, UserScope
-from ..catalogue import DAY, Agg, aggregated, decode, picked, stored
+from ..catalogue import DAY, HOURLY_DAY, Agg, aggregated, decode, picked, stored
 from ..models import OwnUserDaily, RequestCandidate, StatsDaily, StatsUserDaily, Usage
+from ..rollup_tables import UsageHourly
 from ..sqlexpr import as_date, business_date
 from .coverage import covered_in, in_ranges, ranges_of_days, raw_ranges
 from .filters import (
@@ -43,13 +45,20 @@ async def day_figures(
     raw_days: list[date] | None = None,
     distinct_counts: bool = True,
     fallbacks: bool = True,
+    rolled: Sequence[Window] = (),
 ) -> dict[date, DayFigures]:
     """Figures of every business day in the window that has any; days without rows are absent.
 
     `raw_days` (sorted) computes just those days from raw rows, whatever is pre-aggregated:
     the aggregator's own input. `distinct_counts=False` skips the per-day distinct models and
     providers (a sort per day over raw rows), which period totals never show. `fallbacks=False`
-    leaves `request_candidates` unread (fallback counts stay 0): for callers that show none."""
+    leaves `request_candidates` unread (fallback counts stay 0): for callers that show none.
+
+    `rolled` are rolled-up hours (UTC windows inside the window's raw days, sorted): their rows
+    are read from the hourly rollup instead, so an open day costs its open hour, not its rows.
+    Only without distinct counts, which hours cannot add up."""
+    assert not (rolled and distinct_counts), "distinct counts do not add up across hours"
+
     dialect = session.get_bind().dialect.name
     if not isinstance(scope, UserScope):
         figures = Figures.FULL  # the global pre-aggregates hold every figure
@@ -63,8 +72,14 @@ async def day_figures(
     if covered_days:
         parts.append(_preaggregated_part(scope, figures, covered_days, calendar, dialect, window))
     if ranges:
-        parts.append(_usage_part(scope, ranges, calendar, dialect, window, distinct_counts))
+        rolled = [r for r in rolled if any(_holds(w, r) for w in ranges)]
+        usage_ranges = _without(ranges, rolled)
+        if usage_ranges:
+            parts.append(_usage_part(scope, usage_ranges, calendar, dialect, window, distinct_counts))
+        if rolled:
+            parts.append(_hourly_part(scope, rolled, calendar, dialect, window))
         if figures is Figures.FULL and fallbacks:
+            # Candidates have no rollup: the whole range, rolled-up hours included.
             parts.append(_fallback_part(scope, ranges, calendar, dialect, window))
     if not parts:
         return {}
@@ -73,7 +88,43 @@ async def day_figures(
     for row in await session.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
         day = as_date(row.day)
         decode(DAY, row, out.setdefault(day, DayFigures(day)))
+    if rolled:
+        # Parts of one day add up but their means do not: the mean comes from the exact sums.
+        for day in {calendar.date_of(r.start) for r in rolled if r.start is not None}:
+            f = out.get(day)
+            if f is not None:
+                f.avg_response_ms = f.response_ms_sum / f.response_count if f.response_count else 0.0
     return out
+
+
+def _holds(outer: Window, inner: Window) -> bool:
+    return inner.start is not None and (outer.start is None or outer.start <= inner.start) and inner.end <= outer.end
+
+
+def _without(ranges: list[Window], rolled: Sequence[Window]) -> list[Window]:
+    """The ranges with the rolled-up windows (each inside one range) cut out."""
+    out: list[Window] = []
+    for r in ranges:
+        cursor = r.start
+        for h in rolled:
+            if _holds(r, h):
+                if cursor is None or cursor < h.start:  # type: ignore[operator]
+                    out.append(Window(cursor, h.start))  # type: ignore[arg-type]
+                cursor = h.end
+        if cursor is None or cursor < r.end:
+            out.append(Window(cursor, r.end))
+    return out
+
+
+def _hourly_part(scope: Scope, rolled: Sequence[Window], calendar: BusinessCalendar, dialect: str,
+                 window: Window) -> Select:
+    h = UsageHourly
+    where = [in_ranges(h.hour, list(rolled))]
+    if isinstance(scope, UserScope):
+        where.append(h.user_id == scope.user_id)
+    day = business_date(h.hour, dialect=dialect, calendar=calendar, window=window).label("day")
+    cols = [HOURLY_DAY[f.name]().label(f.name) if f.name in HOURLY_DAY else f.zero() for f in DAY]
+    return select(day, *cols).where(*where).group_by(day)
 
 
 async def raw_user_day_figures(

@@ -1,0 +1,150 @@
+"""The open day reads its rolled-up hours from the hourly rollup and only the rest of its rows
+raw: the figures stay exact when hours are rolled up, when a rolled-up hour gains a streaming
+row, and when that row completes later; a figure the hours cannot add up (distinct counts) still
+reads the day raw."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from statsgraph.db.engine import count_statements, make_engine
+from statsgraph.db.models import Usage
+from statsgraph.db.rollup_hourly import floor_hour
+from statsgraph.db.rollup_tables import RollupHour, UsageHourly
+from tests import reference as ref
+from tests.conftest import (
+    Api,
+    app_client,
+    fresh_database_url,
+    live_admin,
+    load_dataset,
+    settings_for,
+    token_for,
+    utc,
+)
+from tests.documents import assert_same, camel
+from tests.states import set_state
+
+NOW = utc(2026, 3, 10, 15, 30)
+TZ = "Asia/Shanghai"
+COLD = {"ttl_dashboard_global": 0, "ttl_dashboard_user": 0, "ttl_daily_stats": 0, "ttl_provider_status": 0}
+FIGURES = ("requests", "error_requests", "input_tokens", "output_tokens", "cache_creation_tokens",
+           "cache_read_tokens", "total_tokens", "cost", "actual_cost", "avg_response_time", "fallback_count")
+DOC = "query($u: ID) { dashboardStats(userId: $u) { today { %s } month { %s } } }" % (
+    (" ".join(camel({f: 0 for f in FIGURES})),) * 2
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    url = fresh_database_url(request.param, request, tmp_path_factory)
+    ds = await load_dataset(url, now=NOW, tz=TZ)
+    return url, ds
+
+
+def want(ds: ref.Dataset, user_id: str | None) -> dict:
+    today = ref.business_day(NOW, TZ)
+    out = {}
+    for name, first in (("today", today), ("month", today.replace(day=1))):
+        t = ref.totals(ds, user_id=user_id, first_day=first, last_day=today, tz=TZ)
+        out[name] = camel({f: t[f] for f in FIGURES})
+    return {"dashboardStats": out}
+
+
+async def check(api: Api, ds: ref.Dataset, user_id: str | None, where: str) -> list[str]:
+    async with count_statements() as counter:
+        got = await api.query(DOC, {"u": user_id})
+    assert_same(got, want(ds, user_id), where)
+    return counter.statements
+
+
+async def rolled_hours(url: str) -> set:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return {floor_hour(h) for h in await conn.scalars(select(RollupHour.hour))}
+    finally:
+        await engine.dispose()
+
+
+async def run_sql(url: str, *stmts) -> None:  # noqa: ANN002
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for stmt in stmts:
+                await conn.execute(stmt)
+    finally:
+        await engine.dispose()
+
+
+async def roll(url: str) -> None:
+    await set_state(url, tz=TZ, now=NOW, state="complete")
+
+
+async def test_todays_rolled_up_hours_are_read_from_the_rollup(world) -> None:  # noqa: ANN001
+    url, ds = world
+    await roll(url)
+    today_start = ref.day_start(ref.business_day(NOW, TZ), TZ)
+    hours = {h for h in await rolled_hours(url) if h >= today_start}
+    assert len(hours) >= 10, hours
+    settings = settings_for(url, tz=TZ, **COLD)
+    admin = live_admin(ds)
+    user = max((u for u in ds.users if u.is_active and not u.is_deleted),
+               key=lambda u: sum(1 for r in ds.usage if r.user_id == u.id and r.created_at >= today_start))
+    async with app_client(settings, NOW) as client:
+        api = Api(client, token_for(admin.id, settings))
+        for who in (None, user.id):
+            statements = await check(api, ds, who, f"rolled/{who}")
+            assert any("statsgraph_usage_hourly" in s for s in statements), statements
+        # The rollup is what is read: doubling one of today's cells shows in today's requests.
+        engine = make_engine(url)
+        async with engine.connect() as conn:
+            cell = (await conn.execute(
+                select(UsageHourly.id, UsageHourly.requests).where(UsageHourly.hour >= today_start)
+                .order_by(UsageHourly.hour).limit(1)
+            )).one()
+        await engine.dispose()
+        await run_sql(url, update(UsageHourly).where(UsageHourly.id == cell.id).values(requests=cell.requests * 2))
+        got = await api.query(DOC, {"u": None})
+        expected = want(ds, None)["dashboardStats"]["today"]["requests"]
+        assert got["dashboardStats"]["today"]["requests"] == expected + cell.requests
+        await run_sql(url, update(UsageHourly).where(UsageHourly.id == cell.id).values(requests=cell.requests))
+
+        # Distinct counts are sets: a document asking today's uniqueModels reads the day raw.
+        async with count_statements() as counter:
+            await api.query("{ dailyStats(days: 1) { days { uniqueModels requests } } }")
+        assert not any("statsgraph_usage_hourly" in s for s in counter.statements)
+
+
+async def test_a_rolled_up_hour_that_gains_a_streaming_row_and_completes_later(world) -> None:  # noqa: ANN001
+    url, ds = world
+    await roll(url)
+    today_start = ref.day_start(ref.business_day(NOW, TZ), TZ)
+    hours = await rolled_hours(url)
+    i, row = next((i, r) for i, r in enumerate(ds.usage)
+                  if r.created_at >= today_start + timedelta(hours=2) and floor_hour(r.created_at) in hours
+                  and r.status == "completed" and r.response_time_ms is not None and r.user_id is not None)
+    settings = settings_for(url, tz=TZ, **COLD)
+    async with app_client(settings, NOW) as client:
+        api = Api(client, token_for(live_admin(ds).id, settings))
+        # The row goes back to streaming: its tokens and time are not known yet.
+        streaming = {"status": "streaming", "response_time_ms": None, "output_tokens": 0}
+        await run_sql(url, update(Usage).where(Usage.id == row.id).values(**streaming))
+        for k, v in streaming.items():
+            setattr(ds.usage[i], k, v)
+        await roll(url)
+        assert floor_hour(row.created_at) not in await rolled_hours(url)
+        for who in (None, row.user_id):
+            await check(api, ds, who, f"streaming/{who}")
+        # It completes later, with more output and a long response time: rolled up again.
+        done = {"status": "completed", "response_time_ms": 54_321, "output_tokens": row.output_tokens + 777}
+        await run_sql(url, update(Usage).where(Usage.id == row.id).values(**done))
+        for k, v in done.items():
+            setattr(ds.usage[i], k, v)
+        await roll(url)
+        assert floor_hour(row.created_at) in await rolled_hours(url)
+        for who in (None, row.user_id):
+            await check(api, ds, who, f"completed/{who}")
