@@ -87,7 +87,11 @@ ADMIN_PAGE = "{ %s %s }" % (
     STATS % "users { total active } systemHealth { avgResponseTime errorRate errorRequests fallbackCount totalRequests }",
     REST % "uniqueModels uniqueProviders fallbackCount",
 )
-USER_PAGE = "{ %s %s }" % (STATS % "quota { limitUsd usedUsd usedPercent }", REST % "")
+# Operator figures are for administrators only (a user's page never had them).
+USER_PAGE = "{ %s %s }" % (
+    (STATS % "quota { limitUsd usedUsd usedPercent }").replace(" actualCost", "").replace(" costSavings", ""),
+    REST % "",
+)
 
 
 @dataclass

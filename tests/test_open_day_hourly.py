@@ -54,10 +54,31 @@ def want(ds: ref.Dataset, user_id: str | None) -> dict:
     return {"dashboardStats": out}
 
 
+DAILY = ("query($u: ID) { dailyStats(days: 2, userId: $u) { days { date requests cost avgResponseTime "
+         "modelBreakdown { model requests totalTokens cost } } "
+         "modelSummary { model requests totalTokens cost avgResponseTime } } }")
+DAY_KEYS = ("date", "requests", "cost", "avg_response_time", "model_breakdown")
+SUMMARY_KEYS = ("model", "requests", "total_tokens", "cost", "avg_response_time")
+
+
+def want_daily(ds: ref.Dataset, user_id: str | None) -> dict:
+    today = ref.business_day(NOW, TZ)
+    first = today - timedelta(days=1)
+    days = ref.daily(ds, user_id=user_id, first_day=first, last_day=today, tz=TZ)
+    summary = ref.model_summary(ds, user_id=user_id, first_day=first, last_day=today, tz=TZ)
+    return camel({"dailyStats": {
+        "days": [{k: d[k] for k in DAY_KEYS} for d in days],
+        "modelSummary": [{k: m[k] for k in SUMMARY_KEYS} for m in summary],
+    }})
+
+
 async def check(api: Api, ds: ref.Dataset, user_id: str | None, where: str) -> list[str]:
+    """Today's totals and the last two days by model, against the reference; the statements."""
     async with count_statements() as counter:
         got = await api.query(DOC, {"u": user_id})
+        got_daily = await api.query(DAILY, {"u": user_id})
     assert_same(got, want(ds, user_id), where)
+    assert_same(got_daily, want_daily(ds, user_id), where + "/daily")
     return counter.statements
 
 
@@ -98,7 +119,8 @@ async def test_todays_rolled_up_hours_are_read_from_the_rollup(world) -> None:  
         api = Api(client, token_for(admin.id, settings))
         for who in (None, user.id):
             statements = await check(api, ds, who, f"rolled/{who}")
-            assert any("statsgraph_usage_hourly" in s for s in statements), statements
+            # Both the totals and the per-model days read today's hours from the rollup.
+            assert sum("statsgraph_usage_hourly" in s for s in statements) >= 2, statements
         # The rollup is what is read: doubling one of today's cells shows in today's requests.
         engine = make_engine(url)
         async with engine.connect() as conn:

@@ -121,6 +121,9 @@ class ModelDay(Tokens):
     requests: int = 0
     cost: float = 0.0
     avg_response_ms: float = 0.0
+    # The mean's exact parts where a day is read in parts (rolled-up hours and raw rows).
+    response_ms_sum: float = 0.0
+    response_count: int = 0
 
 
 @dataclass(slots=True)

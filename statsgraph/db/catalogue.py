@@ -126,10 +126,11 @@ NOT_HOURLY = frozenset({"unique_models", "unique_providers", "input_cost", "outp
 
 # The figures of one (business day, model) (`core.figures.ModelDay`).
 MODEL_DAY: tuple[Figure, ...] = tuple(
-    Figure(f.name, f.kind, f.agg, f.source, _in(*_MODEL_TABLES, column=f.columns["stats_daily"]))
+    Figure(f.name, f.kind, f.agg, f.source,
+           _in(*_MODEL_TABLES, column=f.columns["stats_daily"]) if "stats_daily" in f.columns else {})
     for f in DAY
     if f.name in {"requests", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
-                  "cost", "avg_response_ms"}
+                  "cost", "avg_response_ms", "response_ms_sum", "response_count"}
 )
 
 # Columns some tables hold that are derived from figures rather than aggregated.

@@ -292,10 +292,14 @@ class ModelDaysByDayLoader(DataLoader[ModelDayKey, list[ModelDay]]):
         windows = {scope: cal.days_window(min(days), max(days)) for scope, days in by_scope.items()}
         # A user's model rows are written with their detail rows: the same (FULL) coverage.
         coverage = {scope: await self._loaders.coverage(scope, w) for scope, w in windows.items()}
+        today = cal.today()
+        rolled = await self._loaders.rolled_today() if any(k.day == today for k in keys) else ()
         async with self._loaders.session() as session:
             for scope, window in windows.items():
                 covered = coverage[scope]
-                for row in await model_days(session, scope=scope, window=window, calendar=cal, covered=covered):
+                for row in await model_days(
+                    session, scope=scope, window=window, calendar=cal, covered=covered, rolled=rolled
+                ):
                     found[(scope, row.day)].append(row)
         return [found.get((k.scope, k.day), []) for k in keys]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_, select, true
@@ -92,8 +92,34 @@ def in_ranges(column: SQLColumnExpression[datetime], ranges: list[Window]) -> Co
     return or_(*parts) if parts else ~true()
 
 
+def _holds(outer: Window, inner: Window) -> bool:
+    return inner.start is not None and (outer.start is None or outer.start <= inner.start) and inner.end <= outer.end
+
+
+def inside(ranges: list[Window], windows: Sequence[Window]) -> list[Window]:
+    """The windows that lie inside one of the ranges."""
+    return [w for w in windows if any(_holds(r, w) for r in ranges)]
+
+
+def without(ranges: list[Window], rolled: Sequence[Window]) -> list[Window]:
+    """The ranges with the rolled-up windows (each inside one range) cut out."""
+    out: list[Window] = []
+    for r in ranges:
+        cursor = r.start
+        for h in rolled:
+            if _holds(r, h):
+                if cursor is None or cursor < h.start:  # type: ignore[operator]
+                    out.append(Window(cursor, h.start))  # type: ignore[arg-type]
+                cursor = h.end
+        if cursor is None or cursor < r.end:
+            out.append(Window(cursor, r.end))
+    return out
+
+
 def scope_is_global(scope: Scope) -> bool:
     return isinstance(scope, GlobalScope)
 
 
-__all__ = ["aggregated_days", "aligned_days", "covered_in", "in_ranges", "ranges_of_days", "raw_ranges"]
+__all__ = [
+    "aggregated_days", "aligned_days", "covered_in", "in_ranges", "inside", "ranges_of_days", "raw_ranges", "without",
+]

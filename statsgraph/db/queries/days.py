@@ -16,7 +16,7 @@ from ..catalogue import DAY, HOURLY_DAY, Agg, aggregated, decode, picked, stored
 from ..models import OwnUserDaily, RequestCandidate, StatsDaily, StatsUserDaily, Usage
 from ..rollup_tables import UsageHourly
 from ..sqlexpr import as_date, business_date
-from .coverage import covered_in, in_ranges, ranges_of_days, raw_ranges
+from .coverage import covered_in, in_ranges, inside, ranges_of_days, raw_ranges, without
 from .filters import (
     EXECUTED_CANDIDATE,
     candidates_in_scope,
@@ -72,8 +72,8 @@ async def day_figures(
     if covered_days:
         parts.append(_preaggregated_part(scope, figures, covered_days, calendar, dialect, window))
     if ranges:
-        rolled = [r for r in rolled if any(_holds(w, r) for w in ranges)]
-        usage_ranges = _without(ranges, rolled)
+        rolled = inside(ranges, rolled)
+        usage_ranges = without(ranges, rolled)
         if usage_ranges:
             parts.append(_usage_part(scope, usage_ranges, calendar, dialect, window, distinct_counts))
         if rolled:
@@ -94,25 +94,6 @@ async def day_figures(
             f = out.get(day)
             if f is not None:
                 f.avg_response_ms = f.response_ms_sum / f.response_count if f.response_count else 0.0
-    return out
-
-
-def _holds(outer: Window, inner: Window) -> bool:
-    return inner.start is not None and (outer.start is None or outer.start <= inner.start) and inner.end <= outer.end
-
-
-def _without(ranges: list[Window], rolled: Sequence[Window]) -> list[Window]:
-    """The ranges with the rolled-up windows (each inside one range) cut out."""
-    out: list[Window] = []
-    for r in ranges:
-        cursor = r.start
-        for h in rolled:
-            if _holds(r, h):
-                if cursor is None or cursor < h.start:  # type: ignore[operator]
-                    out.append(Window(cursor, h.start))  # type: ignore[arg-type]
-                cursor = h.end
-        if cursor is None or cursor < r.end:
-            out.append(Window(cursor, r.end))
     return out
 
 

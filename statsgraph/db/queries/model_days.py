@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -11,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ...core.calendar import BusinessCalendar, Window
 from ...core.figures import ModelDay
 from ...core.scope import GLOBAL, Scope, UserScope
-from ..catalogue import MODEL_DAY, aggregated, decode, picked, stored
+from ..catalogue import HOURLY_DAY, MODEL_DAY, aggregated, decode, picked, stored
 from ..models import OwnUserDailyModel, StatsDailyModel, Usage
+from ..rollup_tables import UsageHourly
 from ..sqlexpr import as_date, business_date
-from .coverage import covered_in, in_ranges, ranges_of_days, raw_ranges
+from .coverage import covered_in, in_ranges, inside, ranges_of_days, raw_ranges, without
 from .filters import usage_in_scope
 
 
@@ -25,6 +27,7 @@ async def model_days(
     window: Window,
     calendar: BusinessCalendar,
     covered: frozenset[date],
+    rolled: Sequence[Window] = (),
 ) -> list[ModelDay]:
     """One row per model and business day with requests, in the window.
 
@@ -32,7 +35,8 @@ async def model_days(
     `stats_daily_model`; the day totals still count them. `covered` are the scope's
     pre-aggregated days: `stats_daily_model` for the global scope, statsgraph's
     `statsgraph_user_daily_model` for a user (whose coverage is that of `statsgraph_user_daily`,
-    written in the same transaction)."""
+    written in the same transaction). `rolled` are rolled-up hours inside the window's raw days,
+    read from the hourly rollup (see `day_figures`)."""
     dialect = session.get_bind().dialect.name
     covered_days = covered_in(window, covered, calendar)
     ranges = raw_ranges(window, covered_days, calendar)
@@ -49,12 +53,44 @@ async def model_days(
         if isinstance(scope, UserScope):
             stored_rows = stored_rows.where(OwnUserDailyModel.user_id == scope.user_id)
         parts.append(stored_rows)
-    if ranges:
-        parts.append(_raw(scope, ranges, dialect=dialect, calendar=calendar, window=window, by_user=False))
+    rolled = inside(ranges, rolled)
+    raw = without(ranges, rolled)
+    if raw:
+        parts.append(_raw(scope, raw, dialect=dialect, calendar=calendar, window=window, by_user=False))
+    if rolled:
+        parts.append(_hourly(scope, rolled, dialect=dialect, calendar=calendar, window=window))
     if not parts:
         return []
     result = await session.execute(union_all(*parts) if len(parts) > 1 else parts[0])
-    return [_model_day(r) for r in result]
+    if not rolled:
+        return [_model_day(r) for r in result]
+    # A day read in parts has a row per part and model: add them up; its means come from the
+    # exact sums (an hourly part carries no mean of its own).
+    merged: dict[tuple[date, str], ModelDay] = {}
+    for r in result:
+        part = _model_day(r)
+        have = merged.get((part.day, part.model))
+        if have is None:
+            merged[(part.day, part.model)] = part
+        else:
+            for f in MODEL_DAY:
+                setattr(have, f.name, getattr(have, f.name) + getattr(part, f.name))
+    in_parts = {calendar.date_of(r.start) for r in rolled if r.start is not None}
+    for md in merged.values():
+        if md.day in in_parts:
+            md.avg_response_ms = md.response_ms_sum / md.response_count if md.response_count else 0.0
+    return list(merged.values())
+
+
+def _hourly(scope: Scope, rolled: Sequence[Window], *, dialect: str, calendar: BusinessCalendar,
+            window: Window) -> Select:
+    h = UsageHourly
+    where = [in_ranges(h.hour, list(rolled)), h.model.is_not(None)]
+    if isinstance(scope, UserScope):
+        where.append(h.user_id == scope.user_id)
+    day = business_date(h.hour, dialect=dialect, calendar=calendar, window=window).label("day")
+    cols = [HOURLY_DAY[f.name]().label(f.name) if f.name in HOURLY_DAY else f.zero() for f in MODEL_DAY]
+    return select(day, h.model.label("model"), *cols).where(*where).group_by(day, h.model)
 
 
 async def raw_model_days(
