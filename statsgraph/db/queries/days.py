@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ...core.analytics import NO_FILTER
 from ...core.calendar import BusinessCalendar, Window
 from ...core.figures import DayFigures
 from ...core.scope import GLOBAL, Scope, UserScope
@@ -22,6 +23,7 @@ from .filters import (
     candidates_in_scope,
     usage_in_scope,
 )
+from .usage_rollups import HOURLY, cell_conditions
 
 
 class Figures(enum.Enum):
@@ -100,9 +102,7 @@ async def day_figures(
 def _hourly_part(scope: Scope, rolled: Sequence[Window], calendar: BusinessCalendar, dialect: str,
                  window: Window) -> Select:
     h = UsageHourly
-    where = [in_ranges(h.hour, list(rolled))]
-    if isinstance(scope, UserScope):
-        where.append(h.user_id == scope.user_id)
+    where = [in_ranges(h.hour, list(rolled)), *cell_conditions(HOURLY, scope, NO_FILTER)]
     day = business_date(h.hour, dialect=dialect, calendar=calendar, window=window).label("day")
     cols = [HOURLY_DAY[f.name]().label(f.name) if f.name in HOURLY_DAY else f.zero() for f in DAY]
     return select(day, *cols).where(*where).group_by(day)

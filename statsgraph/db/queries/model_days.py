@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, Select, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ...core.analytics import NO_FILTER
 from ...core.calendar import BusinessCalendar, Window
 from ...core.figures import ModelDay
 from ...core.scope import GLOBAL, Scope, UserScope
@@ -18,6 +19,7 @@ from ..rollup_tables import UsageHourly
 from ..sqlexpr import as_date, business_date
 from .coverage import covered_in, in_ranges, inside, ranges_of_days, raw_ranges, without
 from .filters import usage_in_scope
+from .usage_rollups import HOURLY, cell_conditions
 
 
 async def model_days(
@@ -85,9 +87,7 @@ async def model_days(
 def _hourly(scope: Scope, rolled: Sequence[Window], *, dialect: str, calendar: BusinessCalendar,
             window: Window) -> Select:
     h = UsageHourly
-    where = [in_ranges(h.hour, list(rolled)), h.model.is_not(None)]
-    if isinstance(scope, UserScope):
-        where.append(h.user_id == scope.user_id)
+    where = [in_ranges(h.hour, list(rolled)), h.model.is_not(None), *cell_conditions(HOURLY, scope, NO_FILTER)]
     day = business_date(h.hour, dialect=dialect, calendar=calendar, window=window).label("day")
     cols = [HOURLY_DAY[f.name]().label(f.name) if f.name in HOURLY_DAY else f.zero() for f in MODEL_DAY]
     return select(day, h.model.label("model"), *cols).where(*where).group_by(day, h.model)

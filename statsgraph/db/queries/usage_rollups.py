@@ -157,7 +157,8 @@ def _dimension(level: Level, dim: Dimension) -> Any:
     return getattr(t, _COLUMN_OF[dim])
 
 
-def _conditions(level: Level, scope: Scope, flt: Filter) -> list[ColumnElement[bool]]:
+def cell_conditions(level: Level, scope: Scope, flt: Filter) -> list[ColumnElement[bool]]:
+    """The level's cells in the scope that the filter keeps."""
     t = level.cells
     out: list[ColumnElement[bool]] = []
     per_user = ((flt.api_key_ids, "api_key_id"), (flt.user_ids, "user_id"))
@@ -194,7 +195,7 @@ async def rollup_cells(
     H = level.cells
     b = bucket_index(level.at, edges, 0, len(edges) - 1).label("b")
     keys = [_dimension(level, d).label(f"d{i}") for i, d in enumerate(dims)]
-    where = [placed, *_conditions(level, scope, flt)]
+    where = [placed, *cell_conditions(level, scope, flt)]
     inner = select(b, *keys, H).where(*where).subquery("h")
     group_cols = [inner.c.b, *(inner.c[f"d{i}"] for i in range(len(dims)))]
     c = inner.c
@@ -250,6 +251,6 @@ def placed_in(level: Level, windows: Sequence[Window]) -> ColumnElement[bool] | 
 
 
 __all__ = [
-    "DAILY", "HOURLY", "Level", "complement", "days_serve", "hours_outside", "merged", "placed_in",
+    "DAILY", "HOURLY", "Level", "cell_conditions", "complement", "days_serve", "hours_outside", "merged", "placed_in",
     "rolled_days", "rolled_hours", "rollup_cells", "serving_days", "serving_hours", "windows_of",
 ]
