@@ -73,7 +73,8 @@ async def test_request_counts_one_statement_per_scope(world, loaders) -> None:  
     keys = [ProviderCountKey(scope, p.id, p.name, since) for scope in scopes.values() for p in ds.providers]
     async with count_statements() as counter:
         counts = await asyncio.gather(*(loaders.provider_counts.load(k) for k in keys))
-    assert counter.count == len(scopes)
+    # The request's rolled-up hours (looked up once), then one statement per scope.
+    assert counter.count == 1 + len(scopes)
     got = {(k.scope, k.provider_id): n for k, n in zip(keys, counts)}
     for owner, scope in scopes.items():
         want = {p["id"]: p["requests"] for p in ref.provider_status(ds, user_id=owner, now=NOW, limit=1000)}
@@ -93,8 +94,9 @@ async def test_model_days_one_statement_per_scope_whatever_the_days(world, loade
     keys = [ModelDayKey(scope, d) for scope in scopes.values() for d in days]
     async with count_statements() as counter:
         rows = await loaders.model_days.load_many(keys)
-    # Per scope: which days are pre-aggregated, then the breakdown itself.
-    assert counter.count == 2 * len(scopes)
+    # Per scope: which days are pre-aggregated, then the breakdown itself; once, today's
+    # rolled-up hours.
+    assert counter.count == 2 * len(scopes) + 1
     got = {(k.scope, k.day): sorted((m.model, m.requests) for m in r) for k, r in zip(keys, rows)}
     for owner, scope in scopes.items():
         for day in ref.daily(ds, user_id=owner, first_day=days[-1], last_day=today, tz=TZ):

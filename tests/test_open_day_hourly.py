@@ -72,13 +72,26 @@ def want_daily(ds: ref.Dataset, user_id: str | None) -> dict:
     }})
 
 
+PROVIDERS = "{ providerStatus(limit: 50) { id name requests } }"
+
+
+def want_providers(ds: ref.Dataset, user_id: str | None) -> dict:
+    providers = ref.provider_status(ds, user_id=user_id, now=NOW, limit=50)
+    return camel({"providerStatus": [{k: p[k] for k in ("id", "name", "requests")} for p in providers]})
+
+
 async def check(api: Api, ds: ref.Dataset, user_id: str | None, where: str) -> list[str]:
-    """Today's totals and the last two days by model, against the reference; the statements."""
+    """Today's totals, the last two days by model and the providers' last 24 hours, against the
+    reference; the statements."""
     async with count_statements() as counter:
         got = await api.query(DOC, {"u": user_id})
         got_daily = await api.query(DAILY, {"u": user_id})
+        # Provider status is the viewer's own scope: everyone's for the admin.
+        got_providers = await api.query(PROVIDERS) if user_id is None else None
     assert_same(got, want(ds, user_id), where)
     assert_same(got_daily, want_daily(ds, user_id), where + "/daily")
+    if got_providers is not None:
+        assert_same(got_providers, want_providers(ds, None), where + "/providers")
     return counter.statements
 
 
@@ -119,8 +132,12 @@ async def test_todays_rolled_up_hours_are_read_from_the_rollup(world) -> None:  
         api = Api(client, token_for(admin.id, settings))
         for who in (None, user.id):
             statements = await check(api, ds, who, f"rolled/{who}")
-            # Both the totals and the per-model days read today's hours from the rollup.
-            assert sum("statsgraph_usage_hourly" in s for s in statements) >= 2, statements
+            # The totals, the per-model days (and the admin's providers) read hours from the rollup.
+            assert sum("statsgraph_usage_hourly" in s for s in statements) >= (3 if who is None else 2), statements
+        as_user = Api(client, token_for(user.id, settings))
+        async with count_statements() as counter:
+            assert_same(await as_user.query(PROVIDERS), want_providers(ds, user.id), "rolled/user/providers")
+        assert any("statsgraph_usage_hourly" in s for s in counter.statements)
         # The rollup is what is read: doubling one of today's cells shows in today's requests.
         engine = make_engine(url)
         async with engine.connect() as conn:

@@ -4,13 +4,14 @@ provider name), and per-provider request counts. Each batch is one statement per
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ..core.calendar import Window
 from ..core.scope import Scope
 from ..db.models import ApiKey, Provider, User
 from ..db.queries import entities, traffic
@@ -73,20 +74,26 @@ class ProviderByKeyLoader(DataLoader[ProviderKey, Provider | None]):
 
 
 class RequestCountByProviderLoader(DataLoader[ProviderCountKey, int]):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession],
+        rolled_since: Callable[[datetime], Awaitable[tuple[Window, ...]]],
+    ) -> None:
         super().__init__()
         self._sessions = sessions
+        self._rolled_since = rolled_since
 
     async def batch_load_fn(self, keys: Sequence[ProviderCountKey]) -> list[int]:
         groups: dict[tuple[Scope, datetime], list[ProviderCountKey]] = defaultdict(list)
         for k in keys:
             groups[(k.scope, k.since)].append(k)
         counts: dict[ProviderCountKey, int] = {}
+        # Rolled-up hours first: waiting for another session while holding this one deadlocks a busy pool.
+        rolled = {since: await self._rolled_since(since) for _, since in groups}
         async with self._sessions() as session:
             for (scope, since), group in groups.items():
                 providers = [Provider(id=k.provider_id, name=k.provider_name) for k in group]
                 found = await traffic.provider_request_counts(
-                    session, scope=scope, providers=providers, since=since
+                    session, scope=scope, providers=providers, since=since, rolled=rolled[since]
                 )
                 for k in group:
                     counts[k] = found.get(k.provider_id, 0)

@@ -10,7 +10,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from aiodataloader import DataLoader
 from sqlalchemy.exc import DBAPIError
@@ -23,7 +23,7 @@ from ..db.own_tables import OwnTablesState, is_missing_own_table
 from ..db.queries.coverage import aggregated_days
 from ..db.queries.days import Figures, day_figures
 from ..db.queries.model_days import model_days
-from ..db.queries.usage_rollups import rolled_hours, serving_hours, windows_of
+from ..db.queries.usage_rollups import HOUR, rolled_hours, windows_of
 from .entity_loaders import (
     ApiKeyByIdLoader,
     ProviderByKeyLoader,
@@ -32,6 +32,9 @@ from .entity_loaders import (
     RequestCountByProviderLoader,
     UserByIdLoader,
 )
+
+# How far back provider status counts requests; the rolled-up hours a request looks up cover it.
+RECENT = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +65,14 @@ class Loaders:
         self._calendar = calendar
         self._own_tables = own_tables or OwnTablesState()
         self._coverage: dict[tuple[Scope, Figures], asyncio.Future[frozenset[date]]] = {}
-        self._rolled_today: asyncio.Future[tuple[Window, ...]] | None = None
+        self._rolled: asyncio.Future[list[datetime]] | None = None
         self.open_days = OpenDays(self)
         self.day_figures = DayFiguresByWindowLoader(self)
         self.model_days = ModelDaysByDayLoader(self)
         self.users = UserByIdLoader(sessions)
         self.api_keys = ApiKeyByIdLoader(sessions)
         self.providers = ProviderByKeyLoader(sessions)
-        self.provider_counts = RequestCountByProviderLoader(sessions)
+        self.provider_counts = RequestCountByProviderLoader(sessions, self.rolled_since)
 
     @property
     def calendar(self) -> BusinessCalendar:
@@ -99,18 +102,30 @@ class Loaders:
         return await fut
 
     async def rolled_today(self) -> tuple[Window, ...]:
-        """Today's rolled-up UTC hours, joined into windows; one statement per request. The
-        open day reads them from the hourly rollup and only the rest of its rows raw."""
-        if self._rolled_today is None:
-            self._rolled_today = asyncio.ensure_future(self._today_hours())
-        return await self._rolled_today
-
-    async def _today_hours(self) -> tuple[Window, ...]:
+        """Today's rolled-up UTC hours, joined into windows. The open day reads them from the
+        hourly rollup and only the rest of its rows raw."""
         cal = self._calendar
-        edges = [cal.today_start(), cal.day_start(cal.today() + timedelta(days=1))]
+        start, end = cal.today_start(), cal.day_start(cal.today() + timedelta(days=1))
+        return tuple(Window(a, b) for a, b in windows_of(
+            [h for h in await self._recent_hours() if start <= h and h + HOUR <= end]
+        ))
+
+    async def rolled_since(self, since: datetime) -> tuple[Window, ...]:
+        """The rolled-up hours starting at or after `since` (within the last day), as windows."""
+        return tuple(Window(a, b) for a, b in windows_of([h for h in await self._recent_hours() if h >= since]))
+
+    async def _recent_hours(self) -> list[datetime]:
+        """Rolled-up hours from the start of today or of the last 24 hours, whichever is
+        earlier, to the end of today: one statement per request, whoever asks first."""
+        if self._rolled is None:
+            self._rolled = asyncio.ensure_future(self._read_recent_hours())
+        return await self._rolled
+
+    async def _read_recent_hours(self) -> list[datetime]:
+        cal = self._calendar
+        start = min(cal.today_start(), cal.now() - RECENT)
         async with self.session() as session:
-            hours = serving_hours(await rolled_hours(session, edges[0], edges[1]), edges)
-        return tuple(Window(a, b) for a, b in windows_of(hours))
+            return await rolled_hours(session, start, cal.day_start(cal.today() + timedelta(days=1)))
 
     async def _aggregated_days(self, scope: Scope, figures: Figures) -> frozenset[date]:
         # A user's FULL figures and model rows live in statsgraph's own tables, which an
