@@ -203,7 +203,8 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
 
 # --- The open day, once per request -----------------------------------------------------------
 # Today, this month, all time, the daily series and the health block all reach into the open
-# business day, which has no pre-aggregate and is read from raw rows. Each window is split into
+# business day, which has no daily pre-aggregate: it is read from its rolled-up hours and raw
+# rows for the rest (raw whole when per-day distinct counts are asked). Each window is split into
 # its closed days (pre-aggregates plus raw rows, per window) and the open day, computed once per
 # scope and request with the union of the figures its windows need.
 
