@@ -138,10 +138,10 @@ async def test_a_caller_that_goes_away_cancels_its_work_and_close_ends_the_threa
     rt = make_runtime(settings, clock=lambda: NOW)
     lane = ExpensiveLane(rt, min_cost=1, max_tokens=settings.max_tokens)
     started, cancelled = threading.Event(), threading.Event()
-    threads: list[str] = []
+    threads: list[threading.Thread] = []
 
     async def work(_ctx) -> None:  # noqa: ANN001
-        threads.append(threading.current_thread().name)
+        threads.append(threading.current_thread())
         started.set()
         try:
             await asyncio.sleep(60)
@@ -158,8 +158,8 @@ async def test_a_caller_that_goes_away_cancels_its_work_and_close_ends_the_threa
     with pytest.raises(asyncio.CancelledError):
         await caller
     assert await asyncio.to_thread(cancelled.wait, 5), "the lane's work was not cancelled"
-    assert threads == ["statsgraph-expensive"]
-    assert threading.current_thread().name != "statsgraph-expensive"
+    assert [t.name for t in threads] == ["statsgraph-expensive"]
+    assert threads[0] is not threading.current_thread()
     await lane.close(timeout=5)
-    assert not any(t.name == "statsgraph-expensive" for t in threading.enumerate())
+    assert not threads[0].is_alive()
     await rt.engine.dispose()
