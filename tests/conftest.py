@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -139,6 +140,17 @@ async def app_client(
         await runtime.engine.dispose()
         if hasattr(runtime.shared, "close"):
             await runtime.shared.close()
+
+
+async def run_sql(url: str, *stmts: Any) -> None:
+    """Run statements against the database in one transaction (a test changing rows)."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for stmt in stmts:
+                await conn.execute(stmt)
+    finally:
+        await engine.dispose()
 
 
 def token_for(user_id: str, settings: Settings) -> str:

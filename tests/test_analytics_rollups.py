@@ -32,6 +32,7 @@ from tests.conftest import (
     fresh_database_url,
     live_admin,
     load_dataset,
+    run_sql,
     settings_for,
     token_for,
     utc,
@@ -70,16 +71,6 @@ async def snapshot(url: str) -> list:
                 cols = [c for c in table.__table__.columns if c.name != "rolled_at"]
                 out.append(sorted(tuple(r) for r in await conn.execute(select(*cols))))
             return out
-    finally:
-        await engine.dispose()
-
-
-async def run_sql(url: str, *stmts) -> None:  # noqa: ANN002
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as conn:
-            for stmt in stmts:
-                await conn.execute(stmt)
     finally:
         await engine.dispose()
 

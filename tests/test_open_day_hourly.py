@@ -21,6 +21,7 @@ from tests.conftest import (
     fresh_database_url,
     live_admin,
     load_dataset,
+    run_sql,
     settings_for,
     token_for,
     utc,
@@ -100,16 +101,6 @@ async def rolled_hours(url: str) -> set:
     try:
         async with engine.connect() as conn:
             return {floor_hour(h) for h in await conn.scalars(select(RollupHour.hour))}
-    finally:
-        await engine.dispose()
-
-
-async def run_sql(url: str, *stmts) -> None:  # noqa: ANN002
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as conn:
-            for stmt in stmts:
-                await conn.execute(stmt)
     finally:
         await engine.dispose()
 
