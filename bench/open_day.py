@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import delete
@@ -63,12 +64,15 @@ def pages(v: Viewers) -> list[tuple[str, str, str]]:
     return [
         ("today + month + health totals (admin)", v.admin, TOTALS),
         ("heavy user's page", v.heavy, USER_PAGE),
-        ("admin page (daily series with distinct counts)", v.admin, ADMIN_PAGE),
+        ("admin page (daily series with distinct counts and fallbacks)", v.admin, ADMIN_PAGE),
     ]
 
 
-async def bench(label: str, url: str, args: argparse.Namespace) -> list[str]:
-    now = datetime.now(timezone.utc)
+async def bench(label: str, url: str, args: argparse.Namespace, rolls: list[str]) -> list[str]:
+    # A fixed time of the business day, so that every run has as many closed hours today.
+    today_start = BusinessCalendar(TZ, clock=lambda: datetime.now(timezone.utc)).today_start()
+    now = today_start + timedelta(hours=args.at_hour)
+    print(f"[{label}] now = {now.isoformat()} ({args.at_hour:g} h into the business day)", file=sys.stderr)
     print(f"[{label}] building {args.requests:,} requests / {args.days} days", file=sys.stderr, flush=True)
     await build(url, args.requests, args.days, now)
     await db_init_and_aggregate(url, now)
@@ -76,8 +80,12 @@ async def bench(label: str, url: str, args: argparse.Namespace) -> list[str]:
     rows = []
     for target in args.grow:
         await grow_today(url, now, target)
-        await roll_up(url, now)
+        started = time.perf_counter()
+        await roll_up(url, now)  # re-rolls today's hours, which the copies changed
+        rolled_s = time.perf_counter() - started
         n = await today_rows(url, now)
+        print(f"[{label}] aggregate after growing today to {n:,} rows: {rolled_s:.1f} s", file=sys.stderr)
+        rolls.append(f"| {label} | {n:,} | {rolled_s:.1f} s |")
         results: dict[str, list] = {}
         for _name, viewer, doc in pages(v):  # the file's pages in memory before anything is timed
             await measure(url, graph_page(url, viewer, doc, now), runs=1, steady=0)
@@ -103,28 +111,33 @@ async def main() -> None:
     p.add_argument("--requests", type=int, default=300_000)
     p.add_argument("--days", type=int, default=90)
     p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--grow", type=int, nargs="*", default=[10_000, 100_000])
+    p.add_argument("--grow", type=int, nargs="*", default=[10_000, 100_000, 500_000])
+    p.add_argument("--at-hour", type=float, default=20.5, help="hours into today's business day to measure at")
     p.add_argument("--sqlite", help="SQLite file to build (replaced)")
     p.add_argument("--start-postgres", action="store_true", help="start a throwaway server (tests/servers.py)")
     args = p.parse_args()
-    rows = []
+    rows: list[str] = []
+    rolls: list[str] = []
     if args.sqlite:
         path = Path(args.sqlite).resolve()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        rows += await bench("SQLite", f"sqlite+aiosqlite:///{path}", args)
+        rows += await bench("SQLite", f"sqlite+aiosqlite:///{path}", args, rolls)
     if args.start_postgres:
         from tests.servers import PostgresServer
 
         server = PostgresServer()
         server.start()
         try:
-            rows += await bench("PostgreSQL", server.url, args)
+            rows += await bench("PostgreSQL", server.url, args, rolls)
         finally:
             server.stop()
     print("\n| database | today's rows | page | today raw | today from hours | ratio | statements raw | statements hours |")
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+    print("\n| database | today's rows | `statsgraph aggregate` re-rolling today's hours |")
+    print("|---|---|---|")
+    print("\n".join(rolls))
 
 
 if __name__ == "__main__":

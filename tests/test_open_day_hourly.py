@@ -1,19 +1,24 @@
 """The open day reads its rolled-up hours from the hourly rollup and only the rest of its rows
 raw: the figures stay exact when hours are rolled up, when a rolled-up hour gains a streaming
-row, and when that row completes later; a figure the hours cannot add up (distinct counts) still
-reads the day raw."""
+row, and when that row completes later; distinct counts and fallbacks, which do not add up
+across hours, from the hours' names and candidate entries."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import asdict
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
+from statsgraph.core.calendar import BusinessCalendar
+from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers
 from statsgraph.db.engine import count_statements, make_engine
-from statsgraph.db.models import Usage
+from statsgraph.db.models import RequestCandidate, Usage
 from statsgraph.db.rollup_hourly import floor_hour
-from statsgraph.db.rollup_tables import RollupHour, UsageHourly
+from statsgraph.db.rollup_tables import HourlyFallback, RollupHour, UsageHourly, UsageHourlyNames
+from statsgraph.db.setup import init_database
 from tests import reference as ref
 from tests.conftest import (
     Api,
@@ -109,6 +114,17 @@ async def roll(url: str) -> None:
     await set_state(url, tz=TZ, now=NOW, state="complete")
 
 
+async def roll_on(url: str) -> None:
+    """One more aggregator run over what is there, as the hourly schedule makes it."""
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        serialise_sqlite_writers(engine)
+    try:
+        await aggregate(engine, calendar=BusinessCalendar(TZ, clock=lambda: NOW))
+    finally:
+        await engine.dispose()
+
+
 async def test_todays_rolled_up_hours_are_read_from_the_rollup(world) -> None:  # noqa: ANN001
     url, ds = world
     await roll(url)
@@ -143,10 +159,86 @@ async def test_todays_rolled_up_hours_are_read_from_the_rollup(world) -> None:  
         assert got["dashboardStats"]["today"]["requests"] == expected + cell.requests
         await run_sql(url, update(UsageHourly).where(UsageHourly.id == cell.id).values(requests=cell.requests))
 
-        # Distinct counts are sets: a document asking today's uniqueModels reads the day raw.
-        async with count_statements() as counter:
-            await api.query("{ dailyStats(days: 1) { days { uniqueModels requests } } }")
-        assert not any("statsgraph_usage_hourly" in s for s in counter.statements)
+        # Distinct counts are sets: each model and provider counted once over the hours' names
+        # and the open hour's rows.
+        for who in (None, user.id):
+            async with count_statements() as counter:
+                got_sets = await api.query(SETS, {"u": who})
+            assert_same(got_sets, want_sets(ds, who), f"sets/{who}")
+            assert any("statsgraph_usage_hourly_names" in s for s in counter.statements)
+
+
+SETS = "query($u: ID) { dailyStats(days: 2, userId: $u) { days { date uniqueModels uniqueProviders fallbackCount } } }"
+
+
+def want_sets(ds: ref.Dataset, user_id: str | None) -> dict:
+    today = ref.business_day(NOW, TZ)
+    days = ref.daily(ds, user_id=user_id, first_day=today - timedelta(days=1), last_day=today, tz=TZ)
+    keys = ("date", "unique_models", "unique_providers", "fallback_count")
+    return camel({"dailyStats": {"days": [{k: d[k] for k in keys} for d in days]}})
+
+
+async def add_candidate(url: str, ds: ref.Dataset, request_id: str, at, status: str, index: int):  # noqa: ANN001, ANN201
+    row = ref.CandidateRow(id=str(uuid.uuid4()), request_id=request_id,
+                           candidate_index=index, retry_index=0, provider_id=None, status=status, created_at=at)
+    await run_sql(url, insert(RequestCandidate).values(**asdict(row)))
+    ds.candidates.append(row)
+    return row
+
+
+async def test_fallbacks_across_hours_are_exact_from_the_rollup(world) -> None:  # noqa: ANN001
+    """Requests whose candidates straddle rolled-up hours, reach into the open hour or into
+    yesterday, gain a candidate after their hour was rolled up, or run one that is still pending."""
+    url, ds = world
+    today_start = ref.day_start(ref.business_day(NOW, TZ), TZ)
+    open_hour = floor_hour(NOW)
+    with_candidates = {c.request_id for c in ds.candidates}
+    user = max((u for u in ds.users if u.is_active and not u.is_deleted),
+               key=lambda u: sum(1 for r in ds.usage if r.user_id == u.id and r.created_at >= today_start))
+    free = iter([r for r in ds.usage if r.user_id == user.id and r.request_id not in with_candidates])
+    h1 = today_start + timedelta(hours=3)
+    h3 = today_start + timedelta(hours=6)
+    s = timedelta(seconds=1)
+    straddling, into_open, same_hour, into_yesterday, late, pending = (next(free) for _ in range(6))
+    await add_candidate(url, ds, straddling.request_id, h1 + timedelta(minutes=59, seconds=59), "failed", 0)
+    await add_candidate(url, ds, straddling.request_id, h1 + timedelta(hours=1) + s, "success", 1)
+    await add_candidate(url, ds, into_open.request_id, open_hour - s, "failed", 0)
+    await add_candidate(url, ds, into_open.request_id, open_hour + timedelta(minutes=10), "success", 1)
+    await add_candidate(url, ds, same_hour.request_id, h3 + s, "failed", 0)
+    await add_candidate(url, ds, same_hour.request_id, h3 + 2 * s, "success", 1)
+    await add_candidate(url, ds, into_yesterday.request_id, today_start - s, "failed", 0)
+    await add_candidate(url, ds, into_yesterday.request_id, today_start + s, "success", 1)
+    await add_candidate(url, ds, late.request_id, h1 + timedelta(minutes=5), "failed", 0)
+    await add_candidate(url, ds, pending.request_id, h3 + timedelta(minutes=3), "failed", 0)
+    waiting = await add_candidate(url, ds, pending.request_id, h3 + timedelta(minutes=4), "pending", 1)
+    await roll(url)
+    hours = await rolled_hours(url)
+    assert {h1, h1 + timedelta(hours=1), h3} <= hours
+
+    settings = settings_for(url, tz=TZ, **COLD)
+    async with app_client(settings, NOW) as client:
+        api = Api(client, token_for(live_admin(ds).id, settings))
+
+        async def agree(where: str) -> None:
+            for who in (None, user.id):
+                async with count_statements() as counter:
+                    assert_same(await api.query(SETS, {"u": who}), want_sets(ds, who), f"{where}/{who}")
+                    assert_same(await api.query(DOC, {"u": who}), want(ds, who), f"{where}/totals/{who}")
+                assert any("statsgraph_hourly_fallbacks" in s for s in counter.statements), where
+
+        await agree("rolled")
+        # The pending candidate fails later: its hour is rolled up again, with the fallback it makes.
+        await run_sql(url, update(RequestCandidate).where(RequestCandidate.id == waiting.id).values(status="failed"))
+        waiting.status = "failed"
+        await roll_on(url)
+        await agree("pending settled")
+        # A second candidate lands in an hour rolled up already: that hour is rolled up again and
+        # writes the entry of the earlier hour, rolled up before either knew of the other.
+        await add_candidate(url, ds, late.request_id, h3 + timedelta(minutes=30), "success", 1)
+        await roll_on(url)
+        await agree("late candidate")
+        today = ref.business_day(NOW, TZ)
+        assert ref.daily(ds, user_id=user.id, first_day=today, last_day=today, tz=TZ)[0]["fallback_count"] >= 5
 
 
 async def test_a_rolled_up_hour_that_gains_a_streaming_row_and_completes_later(world) -> None:  # noqa: ANN001
@@ -178,3 +270,35 @@ async def test_a_rolled_up_hour_that_gains_a_streaming_row_and_completes_later(w
         assert floor_hour(row.created_at) in await rolled_hours(url)
         for who in (None, row.user_id):
             await check(api, ds, who, f"completed/{who}")
+
+
+async def test_hours_rolled_up_before_the_names_and_fallback_tables_existed(world) -> None:  # noqa: ANN001
+    """A database whose hourly rollup predates its names and fallback tables: its hours are read
+    raw (exact, no error) until `db init` creates the tables and clears the hours, which the
+    next aggregator run rolls up again."""
+    url, ds = world
+    await roll(url)
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for table in (HourlyFallback, UsageHourlyNames):
+                await conn.run_sync(table.__table__.drop)
+        settings = settings_for(url, tz=TZ, **COLD)
+        admin = live_admin(ds)
+        async with app_client(settings, NOW) as client:
+            api = Api(client, token_for(admin.id, settings))
+            async with count_statements() as counter:
+                assert_same(await api.query(SETS, {"u": None}), want_sets(ds, None), "before init")
+                assert_same(await api.query(DOC, {"u": None}), want(ds, None), "before init/totals")
+            assert not any("FROM statsgraph_usage_hourly " in s for s in counter.statements)
+            report = await init_database(engine)
+            assert {"statsgraph_hourly_fallbacks", "statsgraph_usage_hourly_names"} <= set(report.created)
+            assert not await rolled_hours(url)
+            await roll_on(url)
+            assert len(await rolled_hours(url)) > 100
+            async with count_statements() as counter:
+                assert_same(await api.query(SETS, {"u": None}), want_sets(ds, None), "after init")
+                assert_same(await api.query(DOC, {"u": None}), want(ds, None), "after init/totals")
+            assert any("statsgraph_hourly_fallbacks" in s for s in counter.statements)
+    finally:
+        await engine.dispose()

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, case, distinct, func, literal
 
 from .models import Base, OwnUserDaily, OwnUserDailyModel, StatsDaily, StatsDailyModel, StatsUserDaily, Usage
 from .queries.filters import count_if, is_error
-from .rollup_tables import UsageHourly
+from .rollup_tables import UsageHourly, UsageHourlyNames
 
 
 class Agg(enum.Enum):
@@ -103,8 +103,9 @@ DAY: tuple[Figure, ...] = (
 _H = UsageHourly
 _ok_cell = _H.status_code == 200
 # DAY figures as the hourly rollup holds them (a cell's own figures, summed): what a day's
-# rolled-up hours contribute. The distinct counts are sets, not sums, and are absent, as are
-# the input and output cost (no reader of an open day asks them) and fallbacks (candidates).
+# rolled-up hours contribute. The distinct counts are sets, not sums (HOURLY_SETS), fallbacks
+# come from candidates (`statsgraph_hourly_fallbacks`), and the input and output cost are absent
+# (no reader of an open day asks them).
 HOURLY_DAY: Mapping[str, Callable[[], ColumnElement[Any]]] = {
     "requests": lambda: func.sum(_H.requests),
     "error_requests": lambda: func.sum(case((_H.is_error.is_(True), _H.requests), else_=0)),
@@ -121,8 +122,13 @@ HOURLY_DAY: Mapping[str, Callable[[], ColumnElement[Any]]] = {
     "response_ms_sum": lambda: func.sum(_H.response_sum_ms),
     "response_count": lambda: func.sum(_H.response_count),
 }
-# Figures a day read in parts cannot have from its hours.
-NOT_HOURLY = frozenset({"unique_models", "unique_providers", "input_cost", "output_cost", "fallback_count"})
+# The distinct counts: the column of the hourly names holding the values a day counts once.
+HOURLY_SETS: Mapping[str, Callable[[], Any]] = {
+    "unique_models": lambda: UsageHourlyNames.model,
+    "unique_providers": lambda: UsageHourlyNames.provider_name,
+}
+# Figures a day read in parts cannot have from its hours' cells.
+NOT_HOURLY = frozenset({"input_cost", "output_cost", "fallback_count"})
 
 # The figures of one (business day, model) (`core.figures.ModelDay`).
 MODEL_DAY: tuple[Figure, ...] = tuple(
@@ -182,4 +188,4 @@ def decode(figures: Iterable[Figure], row: Any, into: Any) -> None:
             setattr(into, f.name, getattr(into, f.name) + f.kind(value))
 
 
-__all__ = ["DAY", "HOURLY_DAY", "MODEL_DAY", "NOT_HOURLY", "Agg", "Figure", "aggregated", "decode", "picked", "row_values", "stored"]
+__all__ = ["DAY", "HOURLY_DAY", "HOURLY_SETS", "MODEL_DAY", "NOT_HOURLY", "Agg", "Figure", "aggregated", "decode", "picked", "row_values", "stored"]

@@ -1,10 +1,11 @@
 """The hourly rollup writer: every closed UTC hour of `usage` into statsgraph's own tables.
 
 An hour is rolled up once it closed at least `MARGIN` ago and holds no `pending` or `streaming`
-row; until then `usage` reads it raw. Rows of an hour can still change after it was rolled up
-(a late update or insert): each run recomputes a fingerprint (count and sums) of the hours rolled
-up in the last `RECHECK` and re-rolls those whose rows changed (an hour that gained a pending row
-loses its rollup and is read raw again). Changes older than `RECHECK` are not looked for.
+row; until then it is read raw. Rows of an hour can still change after it was rolled up (a late
+update or insert, a candidate that settles): each run recomputes a fingerprint (count and sums
+of its rows and of its candidates) of the hours rolled up in the last `RECHECK` and re-rolls
+those that changed (an hour that gained a pending row loses its rollup and is read raw again).
+A candidate left `pending` does not hold its hour back: gateways leave abandoned attempts so. Changes older than `RECHECK` are not looked for.
 
 Work is done in chunks of at most `CHUNK_HOURS` hours, one transaction each, with grouped
 statements over just those hours' rows (the `created_at` index), so a run costs in proportion
@@ -13,6 +14,7 @@ writes the same tables. The first run rolls up the whole history (the backfill).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections import defaultdict
@@ -27,7 +29,15 @@ from ..core.latency import LatencyKind, bucket_of
 from .models import Provider, Usage
 from .queries.filters import is_error
 from .rollup_daily import daily_tables_present, drop_days_touching
-from .rollup_tables import HOURLY_TABLES, RollupHour, UsageHourly, UsageHourlyLatency
+from .rollup_sets import candidate_fingerprint_stmt, write_fallbacks, write_names
+from .rollup_tables import (
+    HOURLY_TABLES,
+    HourlyFallback,
+    RollupHour,
+    UsageHourly,
+    UsageHourlyLatency,
+    UsageHourlyNames,
+)
 
 log = logging.getLogger("statsgraph.aggregator")
 
@@ -69,8 +79,12 @@ def _windows(hours: Sequence[datetime]) -> list[tuple[datetime, datetime]]:
     return out
 
 
+def _in_col(column: Any, hours: Sequence[datetime]) -> Any:
+    return or_(*(and_(column >= a, column < b) for a, b in _windows(hours)))
+
+
 def _in(hours: Sequence[datetime]) -> Any:
-    return or_(*(and_(Usage.created_at >= a, Usage.created_at < b) for a, b in _windows(hours)))
+    return _in_col(Usage.created_at, hours)
 
 
 def _cell_source(dialect: str, hours: Sequence[datetime]) -> Any:
@@ -99,20 +113,33 @@ def cell_id(hour: datetime, key: Sequence[object]) -> str:
 
 
 async def _fingerprints(conn: AsyncConnection, hours: Sequence[datetime]) -> dict[datetime, tuple[int, str]]:
+    """Per hour: its usage rows and a digest of their figures and of its candidates' (what
+    fallbacks read), so a late change to either re-rolls the hour."""
     if not hours:
         return {}
-    src = _cell_source(conn.dialect.name, hours)
+    dialect = conn.dialect.name
+    src = _cell_source(dialect, hours)
     stmt = select(
         src.c.hour, func.count(), func.sum(src.c.output_tokens), func.sum(src.c.input_tokens),
         func.sum(func.coalesce(src.c.response_time_ms, 0)), func.sum(func.coalesce(src.c.first_byte_time_ms, 0)),
         func.sum(src.c.is_error), func.sum(case((src.c.status.in_(OPEN_STATUSES), 1), else_=0)),
         func.sum(src.c.total_cost_usd),
     ).group_by(src.c.hour)
-    out = {}
+    candidates = {
+        parse_hour(row[0]): ":".join(str(int(v or 0)) for v in row[1:])
+        for row in await conn.execute(candidate_fingerprint_stmt(lambda c: hour_of(c, dialect), _windows(hours)))
+    }
+    figures = {}
     for row in await conn.execute(stmt):
-        n = int(row[1])
-        out[parse_hour(row[0])] = (n, ":".join(str(int(v or 0)) for v in row[1:8]) + f":{float(row[8] or 0):.9g}")
-    return out
+        figures[parse_hour(row[0])] = (
+            int(row[1]), ":".join(str(int(v or 0)) for v in row[1:8]) + f":{float(row[8] or 0):.9g}"
+        )
+    # An hour of candidates alone (their requests' rows in another hour) has a fingerprint too.
+    return {
+        hour: (figures.get(hour, (0, ""))[0],
+               hashlib.sha1(f"{figures.get(hour, (0, ''))[1]}|{candidates.get(hour, '')}".encode()).hexdigest())
+        for hour in figures.keys() | candidates.keys()
+    }
 
 
 async def rollup_tables_present(conn: AsyncConnection) -> bool:
@@ -163,7 +190,7 @@ async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetim
     # holding a replaced hour is built again from the new hours.
     for stmt in drop_days_touching(_windows(hours)) if days else ():
         await conn.execute(stmt)
-    for table in (UsageHourlyLatency, UsageHourly, RollupHour):
+    for table in (UsageHourlyLatency, UsageHourly, UsageHourlyNames, HourlyFallback, RollupHour):
         await conn.execute(delete(table).where(table.hour.in_(hours)))
     if not ready:
         return 0
@@ -212,6 +239,9 @@ async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetim
             {"cell_id": cid, "kind": kind, "bucket": b, "hour": hour_of_cell[cid], "count": n}
             for (cid, kind, b), n in hist.items()
         ])
+    windows = _windows(ready)
+    await write_names(conn, lambda c: hour_of(c, dialect), windows, cell_id, parse_hour)
+    await write_fallbacks(conn, lambda c: hour_of(c, dialect), windows, ready, parse_hour)
     await conn.execute(insert(RollupHour), [
         {"hour": h, "rows": fps.get(h, (0, "0"))[0], "fingerprint": fps.get(h, (0, "0"))[1], "rolled_at": now}
         for h in ready

@@ -4,7 +4,11 @@ Hourly: one `statsgraph_usage_hourly` row per closed UTC hour and distinct (user
 provider, model, API format, stream, status code, error) of that hour's rows, with every additive
 figure and the exact latency sums and maxima; one `statsgraph_usage_hourly_latency` row per such
 cell, latency kind and non-empty fixed latency bucket. `statsgraph_rollup_hours` lists the hours
-rolled up: an hour absent from it is read from raw rows.
+rolled up: an hour absent from it is read from raw rows. Two more tables serve the figures
+that do not add up across hours: `statsgraph_usage_hourly_names` holds each hour's distinct
+(user, model, provider name), from which a day's distinct models and providers are counted, and
+`statsgraph_hourly_fallbacks` each hour's executed candidates of the requests that can make a
+fallback across that hour (more than one in the hour, or others in another hour).
 
 Daily: the same figures per business day of `APP_TIMEZONE` and distinct (provider, model, API
 format, stream, status code, error), built from the hourly rows once every hour of the day is
@@ -84,6 +88,35 @@ class UsageHourlyLatency(_LatencyCount, Base):
     __table_args__ = (Index("idx_statsgraph_usage_hourly_latency_hour", "hour"),)
 
 
+class UsageHourlyNames(Base):
+    """The distinct (user, model, provider name) of an hour's rows: sets, not sums, so a day
+    read partly from its hours still counts each model and provider once."""
+
+    __tablename__ = "statsgraph_usage_hourly_names"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    model: Mapped[str | None] = mapped_column(String(100))
+    provider_name: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (Index("idx_statsgraph_usage_hourly_names_hour", "hour"),)
+
+
+class HourlyFallback(Base):
+    """A request's executed candidates (`success`/`failed`) created in one hour, kept for every
+    request that has more than one in that hour or any in another hour: a request absent here
+    has at most one executed candidate in all the hours rolled up, so is no fallback in them."""
+
+    __tablename__ = "statsgraph_hourly_fallbacks"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # The user of the request's usage row when rolled up (candidates carry no owner).
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    executed: Mapped[int] = mapped_column(Integer)
+
+
 class RollupHour(Base):
     __tablename__ = "statsgraph_rollup_hours"
 
@@ -120,11 +153,12 @@ class RollupDay(Base):
     rolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-HOURLY_TABLES = (UsageHourly, UsageHourlyLatency, RollupHour)
+# Every table an hour is rolled up into; the rollup is used only where all of them exist.
+HOURLY_TABLES = (UsageHourly, UsageHourlyLatency, UsageHourlyNames, HourlyFallback, RollupHour)
 DAILY_TABLES = (UsageDaily, UsageDailyLatency, RollupDay)
 ROLLUP_TABLES = (*HOURLY_TABLES, *DAILY_TABLES)
 
 __all__ = [
-    "DAILY_TABLES", "HOURLY_TABLES", "ROLLUP_TABLES", "RollupDay", "RollupHour", "UsageDaily", "UsageDailyLatency",
-    "UsageHourly", "UsageHourlyLatency",
+    "DAILY_TABLES", "HOURLY_TABLES", "ROLLUP_TABLES", "HourlyFallback", "RollupDay", "RollupHour", "UsageDaily",
+    "UsageDailyLatency", "UsageHourly", "UsageHourlyLatency", "UsageHourlyNames",
 ]

@@ -1,6 +1,7 @@
 """`statsgraph db init`: create what is missing on a database, never altering what exists.
 
-Three jobs: create missing tables (statsgraph's own included), move statsgraph's own rows from
+Three jobs: create missing tables (statsgraph's own included; an hourly rollup made before all
+of its tables existed is cleared, to be rolled up again whole), move statsgraph's own rows from
 the table names earlier versions used (`stats_user_daily_detail`, `stats_user_daily_model`,
 names later Aether versions take for tables of their own) to `statsgraph_*`, and list (or, on
 request, create) the indexes statsgraph's queries need beyond Aether's own."""
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import inspect, text
+from sqlalchemy import delete, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .models import Base, OwnUserDaily, OwnUserDailyModel
+from .rollup_tables import HourlyFallback, RollupHour, UsageHourlyNames
+
+# Tables the hourly rollup gained after its first version.
+_ADDED_TO_HOURS = frozenset({UsageHourlyNames.__tablename__, HourlyFallback.__tablename__})
 
 # Old name → new table; a copy, never a move: the old name may belong to Aether by now.
 _RENAMED = {"stats_user_daily_detail": OwnUserDaily, "stats_user_daily_model": OwnUserDailyModel}
@@ -59,6 +64,10 @@ async def init_database(engine: AsyncEngine) -> InitReport:
         missing = [t for t in Base.metadata.sorted_tables if t.name not in existing]
         Base.metadata.create_all(sync_conn, tables=missing)
         migrated = {}
+        if RollupHour.__tablename__ in existing and any(t.name in _ADDED_TO_HOURS for t in missing):
+            # Hours rolled up before these tables existed lack their entries: they are rolled
+            # up again by the next `statsgraph aggregate`, and read raw until then.
+            sync_conn.execute(delete(RollupHour))
         for old, model in _RENAMED.items():
             new = model.__tablename__
             if old not in existing:

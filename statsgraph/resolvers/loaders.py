@@ -178,9 +178,7 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
         ]
         opened = {scope: await fut for scope, fut in started.items()}
         # A window holding the open day in its own statement reads today's rolled-up hours.
-        rolled = await self._loaders.rolled_today() if any(
-            not keys[i].distinct_counts for i in whole
-        ) else ()
+        rolled = await self._loaders.rolled_today() if whole else ()
         out = []
         async with self._loaders.session() as session:
             for i, (key, (closed, needs), covered) in enumerate(zip(keys, parts, coverage)):
@@ -190,7 +188,7 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
                         session, scope=closed.scope, window=closed.window,
                         calendar=cal, covered=covered, figures=closed.figures,
                         distinct_counts=closed.distinct_counts, fallbacks=closed.fallbacks,
-                        rolled=rolled if i in whole and not closed.distinct_counts else (),
+                        rolled=rolled if i in whole else (),
                     )
                 if needs is not None:
                     found = {**found, **opened[key.scope]}
@@ -204,7 +202,7 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
 # --- The open day, once per request -----------------------------------------------------------
 # Today, this month, all time, the daily series and the health block all reach into the open
 # business day, which has no daily pre-aggregate: it is read from its rolled-up hours and raw
-# rows for the rest (raw whole when per-day distinct counts are asked). Each window is split into
+# rows for the rest. Each window is split into
 # its closed days (pre-aggregates plus raw rows, per window) and the open day, computed once per
 # scope and request with the union of the figures its windows need.
 
@@ -282,8 +280,7 @@ class OpenDays:
 
     async def _compute(self, scope: Scope, needs: OpenDayNeeds) -> dict[date, DayFigures]:
         cal = self._loaders.calendar
-        # Distinct counts are sets: with them the day is read raw, whole.
-        rolled = () if needs.distinct_counts else await self._loaders.rolled_today()
+        rolled = await self._loaders.rolled_today()
         async with self._loaders.session() as session:
             return await day_figures(
                 session, scope=scope, window=cal.day_window(cal.today()), calendar=cal,

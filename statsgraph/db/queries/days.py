@@ -5,17 +5,18 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, func, select, union_all
+from sqlalchemy import Select, func, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...core.analytics import NO_FILTER
 from ...core.calendar import BusinessCalendar, Window
 from ...core.figures import DayFigures
 from ...core.scope import GLOBAL, Scope, UserScope
-from ..catalogue import DAY, HOURLY_DAY, Agg, aggregated, decode, picked, stored
+from ..catalogue import DAY, HOURLY_DAY, HOURLY_SETS, Agg, aggregated, decode, picked, stored
 from ..models import OwnUserDaily, RequestCandidate, StatsDaily, StatsUserDaily, Usage
-from ..rollup_tables import UsageHourly
+from ..rollup_tables import HourlyFallback, UsageHourly, UsageHourlyNames
 from ..sqlexpr import as_date, business_date
 from .coverage import covered_in, in_ranges, inside, ranges_of_days, raw_ranges, without
 from .filters import (
@@ -58,8 +59,8 @@ async def day_figures(
 
     `rolled` are rolled-up hours (UTC windows inside the window's raw days, sorted): their rows
     are read from the hourly rollup instead, so an open day costs its open hour, not its rows.
-    Only without distinct counts, which hours cannot add up."""
-    assert not (rolled and distinct_counts), "distinct counts do not add up across hours"
+    Distinct counts are counted once over the hours' names and the raw rows together; fallbacks
+    from the hours' candidate entries and, for requests with candidates outside them, raw."""
 
     dialect = session.get_bind().dialect.name
     if not isinstance(scope, UserScope):
@@ -77,12 +78,13 @@ async def day_figures(
         rolled = inside(ranges, rolled)
         usage_ranges = without(ranges, rolled)
         if usage_ranges:
-            parts.append(_usage_part(scope, usage_ranges, calendar, dialect, window, distinct_counts))
+            parts.append(_usage_part(scope, usage_ranges, calendar, dialect, window, distinct_counts and not rolled))
         if rolled:
             parts.append(_hourly_part(scope, rolled, calendar, dialect, window))
+            if distinct_counts:
+                parts.append(_distinct_part(scope, rolled, usage_ranges, calendar, dialect, window))
         if figures is Figures.FULL and fallbacks:
-            # Candidates have no rollup: the whole range, rolled-up hours included.
-            parts.append(_fallback_part(scope, ranges, calendar, dialect, window))
+            parts.append(_fallback_part(scope, ranges, calendar, dialect, window, rolled=rolled))
     if not parts:
         return {}
 
@@ -106,6 +108,29 @@ def _hourly_part(scope: Scope, rolled: Sequence[Window], calendar: BusinessCalen
     day = business_date(h.hour, dialect=dialect, calendar=calendar, window=window).label("day")
     cols = [HOURLY_DAY[f.name]().label(f.name) if f.name in HOURLY_DAY else f.zero() for f in DAY]
     return select(day, *cols).where(*where).group_by(day)
+
+
+def _distinct_part(scope: Scope, rolled: Sequence[Window], raw: Sequence[Window], calendar: BusinessCalendar,
+                   dialect: str, window: Window) -> Select:
+    """The distinct counts of days read in parts: each value once over the rolled-up hours'
+    names and the other rows together."""
+    n, u = UsageHourlyNames, Usage
+    sets = [f for f in DAY if f.name in HOURLY_SETS]
+    named = select(
+        business_date(n.hour, dialect=dialect, calendar=calendar, window=window).label("day"),
+        *(HOURLY_SETS[f.name]().label(f.name) for f in sets),
+    ).where(in_ranges(n.hour, list(rolled)))
+    if isinstance(scope, UserScope):
+        named = named.where(n.user_id == scope.user_id)
+    sources = [named]
+    if raw:
+        sources.append(select(
+            business_date(u.created_at, dialect=dialect, calendar=calendar, window=window).label("day"),
+            *picked(sets),
+        ).where(usage_in_scope(scope), in_ranges(u.created_at, list(raw))))
+    values = union_all(*sources).subquery() if len(sources) > 1 else named.subquery()
+    cols = [f.raw(values.c) if f in sets else f.zero() for f in DAY]
+    return select(values.c.day, *cols).group_by(values.c.day)
 
 
 async def raw_user_day_figures(
@@ -173,20 +198,50 @@ def _usage_part(
 
 def _fallback_part(
     scope: Scope, ranges: list[Window], calendar: BusinessCalendar, dialect: str, window: Window,
-    *, by_user: bool = False,
+    *, by_user: bool = False, rolled: Sequence[Window] = (),
 ) -> Select:
-    """Fallbacks per day (and user): a candidate belongs to the user of its request's usage row."""
+    """Fallbacks per day (and user): a candidate belongs to the user of its request's usage row.
+
+    With `rolled` hours: requests from those hours' entries, plus, read raw over the whole
+    ranges, every request with a candidate in the rest; each counted once."""
     rc, u = RequestCandidate, Usage
-    picked_rows = select(
-        business_date(rc.created_at, dialect=dialect, calendar=calendar, window=window).label("day"),
-        rc.request_id,
-        *([u.user_id] if by_user else []),
-    ).where(
+
+    def day_of(column: Any) -> Any:
+        return business_date(column, dialect=dialect, calendar=calendar, window=window).label("day")
+
+    def executed_in(parts: Sequence[Window]) -> list[Any]:
         # The time range is what narrows candidates down: `status || ''` keeps the planner off
         # Aether's status index, which SQLite otherwise prefers to the created_at one and which
         # reads every executed candidate of all history.
-        rc.status.concat("").in_(EXECUTED_CANDIDATE), in_ranges(rc.created_at, ranges), candidates_in_scope(scope),
-    )
+        return [rc.status.concat("").in_(EXECUTED_CANDIDATE), in_ranges(rc.created_at, list(parts))]
+
+    if rolled and not by_user:
+        raw = without(ranges, rolled)
+        hf = HourlyFallback
+        from_hours = (
+            select(day_of(hf.hour), hf.request_id)
+            .where(in_ranges(hf.hour, list(rolled)))
+            .group_by(day_of(hf.hour), hf.request_id)
+            .having(func.sum(hf.executed) > 1)
+        )
+        if isinstance(scope, UserScope):
+            from_hours = from_hours.where(hf.user_id == scope.user_id)
+        found = [from_hours]
+        if raw:
+            touched = select(rc.request_id).where(*executed_in(raw), candidates_in_scope(scope)).distinct()
+            found.append(
+                select(day_of(rc.created_at), rc.request_id)
+                .where(*executed_in(ranges), rc.request_id.in_(touched.scalar_subquery()))
+                .group_by(day_of(rc.created_at), rc.request_id)
+                .having(func.count() > 1)
+            )
+        fallbacks = union(*found).subquery() if len(found) > 1 else from_hours.subquery()
+        cols = [func.count().label(f.name) if f.agg is Agg.FALLBACKS else f.zero() for f in DAY]
+        return select(fallbacks.c.day, *cols).group_by(fallbacks.c.day)
+
+    picked_rows = select(
+        day_of(rc.created_at), rc.request_id, *([u.user_id] if by_user else []),
+    ).where(*executed_in(ranges), candidates_in_scope(scope))
     if by_user:
         picked_rows = picked_rows.join(u, u.request_id == rc.request_id).where(u.user_id.is_not(None))
     executed = picked_rows.subquery()

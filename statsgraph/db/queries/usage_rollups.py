@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select
+from sqlalchemy import ColumnElement, case, false, func, literal_column, select, union_all
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,12 +23,14 @@ from ...core.analytics import Dimension, Filter, Key, Measures, add_into, cell_a
 from ...core.latency import LatencyKind
 from ...core.scope import Scope, UserScope
 from ..rollup_tables import (
+    HourlyFallback,
     RollupDay,
     RollupHour,
     UsageDaily,
     UsageDailyLatency,
     UsageHourly,
     UsageHourlyLatency,
+    UsageHourlyNames,
 )
 from .usage_report import KeyReader, bucket_index, in_windows
 
@@ -54,10 +56,12 @@ DAILY = Level(UsageDaily, UsageDailyLatency, UsageDaily.day_start, UsageDailyLat
 
 async def rolled_hours(session: AsyncSession, start: datetime, end: datetime) -> list[datetime]:
     """Rolled-up hours starting in [start - 1 h, end); none when the tables are missing."""
+    # An hour is read with every hourly table: naming the ones added last makes a database that
+    # lacks them (not yet through `statsgraph db init`) fail here, and be read raw.
+    rolled = select(RollupHour.hour).where(RollupHour.hour >= start - HOUR, RollupHour.hour < end)
+    added_last = (select(t.hour).where(false()) for t in (UsageHourlyNames, HourlyFallback))
     try:
-        rows = await session.scalars(
-            select(RollupHour.hour).where(RollupHour.hour >= start - HOUR, RollupHour.hour < end)
-        )
+        rows = await session.scalars(union_all(rolled, *added_last))
         return sorted(rows)
     except DBAPIError:
         await session.rollback()
