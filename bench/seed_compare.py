@@ -182,7 +182,8 @@ async def grow_today(url: str, now: datetime, target: int) -> None:
     async with engine.connect() as conn:
         rows = [dict(r._mapping) for r in await conn.execute(select(Usage).where(Usage.created_at >= start))]
         cands: dict[str, list[dict]] = {}
-        for r in await conn.execute(select(RequestCandidate).where(RequestCandidate.request_id.in_([x["request_id"] for x in rows]))):
+        todays = select(Usage.request_id).where(Usage.created_at >= start)  # a subquery: no parameter per row
+        for r in await conn.execute(select(RequestCandidate).where(RequestCandidate.request_id.in_(todays))):
             cands.setdefault(r.request_id, []).append(dict(r._mapping))
         need = target - len(rows)
         span = (now - start).total_seconds() - 300  # keep clear of the in-flight rows' minutes
