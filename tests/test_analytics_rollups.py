@@ -53,11 +53,15 @@ async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     return url, ds
 
 
+# The late in-place changes below lie further back than the default recheck.
+WHOLE_DAY = timedelta(hours=24)
+
+
 async def roll(url: str, now=NOW) -> int:  # noqa: ANN001
     engine = make_engine(url)
     try:
         async with engine.connect() as conn:
-            return await roll_up_hours(conn, now=now)
+            return await roll_up_hours(conn, now=now, recheck=WHOLE_DAY)
     finally:
         await engine.dispose()
 
@@ -158,7 +162,7 @@ async def roll_days(url: str, tz: str = TZ, now=NOW) -> int:  # noqa: ANN001
     engine = make_engine(url)
     try:
         async with engine.connect() as conn:
-            await roll_up_hours(conn, now=now)
+            await roll_up_hours(conn, now=now, recheck=WHOLE_DAY)
             return await roll_up_days(conn, BusinessCalendar(tz, clock=lambda: now))
     finally:
         await engine.dispose()

@@ -2,10 +2,17 @@
 
 An hour is rolled up once it closed at least `MARGIN` ago and holds no `pending` or `streaming`
 row; until then it is read raw. Rows of an hour can still change after it was rolled up (a late
-update or insert, a candidate that settles): each run recomputes a fingerprint (count and sums
-of its rows and of its candidates) of the hours rolled up in the last `RECHECK` and re-rolls
-those that changed (an hour that gained a pending row loses its rollup and is read raw again).
-A candidate left `pending` does not hold its hour back: gateways leave abandoned attempts so. Changes older than `RECHECK` are not looked for.
+insert or update, a candidate that settles), so each run checks the hours it rolled up before,
+at a cost that does not grow with a day's traffic as reading every row again would:
+- every hour of the last `CENSUS` is counted again (its usage rows and candidates, range counts
+  through the `created_at` indexes): a row that arrives late or goes re-rolls the hour;
+- the hours closed within `recheck` (`RECHECK` by default, `ROLLUP_RECHECK_HOURS`), and hours
+  whose candidates were still open when rolled up, are compared figure by figure with their
+  rows (a digest of the same grouped sums the cells are built from): a row changed in place
+  re-rolls the hour, and one that went back to pending or streaming drops it (read raw again).
+A candidate left `pending` does not hold its hour back: gateways leave abandoned attempts so.
+Changes older than `CENSUS`, and in-place changes older than `recheck` that move no count, are
+not looked for; `statsgraph aggregate --recheck-hours 24` compares the whole last day.
 
 Work is done in chunks of at most `CHUNK_HOURS` hours, one transaction each, with grouped
 statements over just those hours' rows (the `created_at` index), so a run costs in proportion
@@ -16,18 +23,33 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, inspect, literal_column, or_, select, union_all
+from sqlalchemy import (
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    inspect,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..core.latency import LatencyKind, bucket_of
-from .models import Provider, Usage
+from ..core.latency import LatencyKind
+from .latency_sql import bucket_expr
+from .models import Provider, RequestCandidate, Usage
 from .queries.filters import is_error
+from .queries.usage_report import in_windows
 from .rollup_daily import daily_tables_present, drop_days_touching
 from .rollup_sets import candidate_fingerprint_stmt, write_fallbacks, write_names
 from .rollup_tables import (
@@ -43,7 +65,9 @@ log = logging.getLogger("statsgraph.aggregator")
 
 UTC = timezone.utc
 MARGIN = timedelta(minutes=5)
-RECHECK = timedelta(hours=24)
+# Rolled-up hours are counted again for this long, and compared figure by figure for RECHECK.
+CENSUS = timedelta(hours=24)
+RECHECK = timedelta(hours=2)
 CHUNK_HOURS = 24
 OPEN_STATUSES = ("pending", "streaming")
 HOUR = timedelta(hours=1)
@@ -79,14 +103,6 @@ def _windows(hours: Sequence[datetime]) -> list[tuple[datetime, datetime]]:
     return out
 
 
-def _in_col(column: Any, hours: Sequence[datetime]) -> Any:
-    return or_(*(and_(column >= a, column < b) for a, b in _windows(hours)))
-
-
-def _in(hours: Sequence[datetime]) -> Any:
-    return _in_col(Usage.created_at, hours)
-
-
 def _cell_source(dialect: str, hours: Sequence[datetime]) -> Any:
     """One row per usage row of `hours`: its hour, its cell dimensions and its figures."""
     stmt = (
@@ -103,7 +119,7 @@ def _cell_source(dialect: str, hours: Sequence[datetime]) -> Any:
         )
         .select_from(Usage)
         .outerjoin(_Owner, and_(Usage.provider_id.is_(None), _Owner.c.name == Usage.provider_name))
-        .where(_in(hours))
+        .where(in_windows(Usage.created_at, _windows(hours)))
     )
     return stmt.subquery("rows")
 
@@ -112,34 +128,118 @@ def cell_id(hour: datetime, key: Sequence[object]) -> str:
     return str(uuid.uuid5(_NAMESPACE, "|".join([hour.isoformat(), *(repr(v) for v in key)])))
 
 
-async def _fingerprints(conn: AsyncConnection, hours: Sequence[datetime]) -> dict[datetime, tuple[int, str]]:
-    """Per hour: its usage rows and a digest of their figures and of its candidates' (what
-    fallbacks read), so a late change to either re-rolls the hour."""
+def _cell_sums_stmt(dialect: str, hours: Sequence[datetime]) -> Any:
+    """Per hour and cell: every additive figure, latency sums and maxima, and its open rows."""
+    src = _cell_source(dialect, hours)
+    keys = [src.c[name] for name in CELL_COLUMNS]
+    return select(
+        src.c.hour, *keys, func.count(),
+        func.sum(src.c.input_tokens), func.sum(src.c.output_tokens), func.sum(src.c.cache_creation_input_tokens),
+        func.sum(src.c.cache_read_input_tokens), func.sum(src.c.total_cost_usd), func.sum(src.c.actual_total_cost_usd),
+        func.sum(src.c.cache_creation_cost_usd), func.sum(src.c.cache_read_cost_usd),
+        func.count(src.c.response_time_ms), func.sum(src.c.response_time_ms), func.max(src.c.response_time_ms),
+        func.count(src.c.first_byte_time_ms), func.sum(src.c.first_byte_time_ms), func.max(src.c.first_byte_time_ms),
+        func.sum(case((src.c.status.in_(OPEN_STATUSES), 1), else_=0)),
+    ).group_by(src.c.hour, *keys)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    hour: datetime
+    key: tuple[object, ...]
+    values: dict[str, Any]
+    open_rows: int
+
+
+async def _cell_sums(conn: AsyncConnection, hours: Sequence[datetime]) -> list[_Cell]:
+    out = []
+    for row in await conn.execute(_cell_sums_stmt(conn.dialect.name, hours)):
+        v = row[9:]
+        out.append(_Cell(parse_hour(row[0]), _normal_key(row[1:9]), {
+            "requests": int(v[0]), "input_tokens": int(v[1] or 0), "output_tokens": int(v[2] or 0),
+            "cache_creation_tokens": int(v[3] or 0), "cache_read_tokens": int(v[4] or 0),
+            "cost": float(v[5] or 0), "actual_cost": float(v[6] or 0), "cache_creation_cost": float(v[7] or 0),
+            "cache_read_cost": float(v[8] or 0), "response_count": int(v[9] or 0),
+            "response_sum_ms": int(v[10] or 0), "response_max_ms": None if v[11] is None else int(v[11]),
+            "first_byte_count": int(v[12] or 0), "first_byte_sum_ms": int(v[13] or 0),
+            "first_byte_max_ms": None if v[14] is None else int(v[14]),
+        }, int(v[15] or 0)))
+    return out
+
+
+# What an hour's digest covers, besides its open rows and its candidates.
+_DIGESTED = ("requests", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
+             "response_count", "response_sum_ms", "first_byte_count", "first_byte_sum_ms")
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What a run records of an hour it rolled up, to tell later whether its rows changed: the
+    counts of its rows and candidates (cheap to check again, through the `created_at` indexes),
+    whether candidates were still open (they settle without changing any count), and a digest
+    of every figure (a row changed in place). Stored as `rows` and `fingerprint`."""
+
+    rows: int
+    candidates: int
+    open_candidates: bool
+    digest: str
+
+    def text(self) -> str:
+        return f"{self.candidates}:{int(self.open_candidates)}:{self.digest}"
+
+    @classmethod
+    def parse(cls, rows: int, text: str) -> Stamp | None:
+        """None for a fingerprint of an earlier format: the hour is checked in full."""
+        parts = text.split(":")
+        if len(parts) != 3 or not parts[0].isdigit() or parts[1] not in ("0", "1"):
+            return None
+        return cls(int(rows), int(parts[0]), parts[1] == "1", parts[2])
+
+
+def _stamps(hours: Sequence[datetime], cells: Sequence[_Cell], candidate_rows: Sequence[Sequence[Any]]) -> dict[datetime, Stamp]:
+    """Per hour of `hours` (an empty one too), from its cells and its row of `candidate_fingerprint_stmt`; every figure is an
+    integer sum or a sum of cells (math.fsum: the same whatever order the cells come in)."""
+    per_hour: dict[datetime, list[_Cell]] = defaultdict(list)
+    for cell in cells:
+        per_hour[cell.hour].append(cell)
+    candidates = {parse_hour(row[0]): [int(v or 0) for v in row[1:]] for row in candidate_rows}
+    out = {}
+    for hour in hours:
+        hc = per_hour.get(hour, [])
+        figures = [sum(c.values[name] for c in hc) for name in _DIGESTED]
+        figures += [sum(c.values["requests"] for c in hc if c.key[-1]), sum(c.open_rows for c in hc)]
+        cost = math.fsum(c.values["cost"] for c in hc)
+        total, executed, still_open, positions = candidates.get(hour, [0, 0, 0, 0])
+        text = ":".join(map(str, figures)) + f":{cost:.9g}|{executed}:{still_open}:{positions}"
+        out[hour] = Stamp(figures[0], total, still_open > 0, hashlib.sha1(text.encode()).hexdigest())
+    return out
+
+
+async def _candidate_rows(conn: AsyncConnection, hours: Sequence[datetime]) -> list[Sequence[Any]]:
+    dialect = conn.dialect.name
+    return list(await conn.execute(candidate_fingerprint_stmt(lambda c: hour_of(c, dialect), _windows(hours))))
+
+
+async def _fingerprints(conn: AsyncConnection, hours: Sequence[datetime]) -> dict[datetime, Stamp]:
     if not hours:
         return {}
-    dialect = conn.dialect.name
-    src = _cell_source(dialect, hours)
-    stmt = select(
-        src.c.hour, func.count(), func.sum(src.c.output_tokens), func.sum(src.c.input_tokens),
-        func.sum(func.coalesce(src.c.response_time_ms, 0)), func.sum(func.coalesce(src.c.first_byte_time_ms, 0)),
-        func.sum(src.c.is_error), func.sum(case((src.c.status.in_(OPEN_STATUSES), 1), else_=0)),
-        func.sum(src.c.total_cost_usd),
-    ).group_by(src.c.hour)
-    candidates = {
-        parse_hour(row[0]): ":".join(str(int(v or 0)) for v in row[1:])
-        for row in await conn.execute(candidate_fingerprint_stmt(lambda c: hour_of(c, dialect), _windows(hours)))
-    }
-    figures = {}
-    for row in await conn.execute(stmt):
-        figures[parse_hour(row[0])] = (
-            int(row[1]), ":".join(str(int(v or 0)) for v in row[1:8]) + f":{float(row[8] or 0):.9g}"
-        )
-    # An hour of candidates alone (their requests' rows in another hour) has a fingerprint too.
-    return {
-        hour: (figures.get(hour, (0, ""))[0],
-               hashlib.sha1(f"{figures.get(hour, (0, ''))[1]}|{candidates.get(hour, '')}".encode()).hexdigest())
-        for hour in figures.keys() | candidates.keys()
-    }
+    return _stamps(hours, await _cell_sums(conn, hours), await _candidate_rows(conn, hours))
+
+
+async def _census(conn: AsyncConnection, hours: Sequence[datetime]) -> dict[datetime, tuple[int, int]]:
+    """Per hour: its usage rows and its candidates, counted through the `created_at` indexes
+    (range counts, no expression per row): what changes when a row arrives late or goes."""
+    if not hours:
+        return {}
+    rc = RequestCandidate
+    parts = [
+        select(literal(i).label("i"), literal(table).label("t"), func.count().label("n"))
+        .select_from(source).where(column >= h, column < h + HOUR)
+        for i, h in enumerate(hours)
+        for table, source, column in ((0, Usage.__table__, Usage.created_at), (1, rc.__table__, rc.created_at))
+    ]
+    counts = {(int(i), int(t)): int(n) for i, t, n in await conn.execute(union_all(*parts))}
+    return {h: (counts.get((i, 0), 0), counts.get((i, 1), 0)) for i, h in enumerate(hours)}
 
 
 async def rollup_tables_present(conn: AsyncConnection) -> bool:
@@ -150,7 +250,7 @@ async def rollup_tables_present(conn: AsyncConnection) -> bool:
     return await conn.run_sync(check)
 
 
-async def _candidates(conn: AsyncConnection, now: datetime) -> tuple[list[datetime], datetime]:
+async def _candidates(conn: AsyncConnection, now: datetime, recheck: timedelta) -> tuple[list[datetime], datetime]:
     limit = floor_hour(now - MARGIN)  # hours before this one closed at least MARGIN ago
     first_row = (await conn.execute(select(func.min(Usage.created_at)))).scalar()
     if first_row is None:
@@ -158,8 +258,8 @@ async def _candidates(conn: AsyncConnection, now: datetime) -> tuple[list[dateti
     if first_row.tzinfo is None:
         first_row = first_row.replace(tzinfo=UTC)
     rolled = {
-        (h if h.tzinfo else h.replace(tzinfo=UTC)): fp
-        for h, fp in await conn.execute(select(RollupHour.hour, RollupHour.fingerprint))
+        (h if h.tzinfo else h.replace(tzinfo=UTC)): Stamp.parse(n, fp)
+        for h, n, fp in await conn.execute(select(RollupHour.hour, RollupHour.rows, RollupHour.fingerprint))
     }
     out = []
     h = floor_hour(first_row)
@@ -167,24 +267,31 @@ async def _candidates(conn: AsyncConnection, now: datetime) -> tuple[list[dateti
         if h not in rolled:
             out.append(h)
         h += HOUR
-    # Rolled-up hours of the last RECHECK whose rows changed since.
-    recent = [h for h in rolled if h >= limit - RECHECK]
-    now_fp = await _fingerprints(conn, recent)
+    # Rolled-up hours of the last CENSUS whose rows changed since: a count that moved re-rolls
+    # the hour; the last `recheck`, hours whose candidates were open, and hours of an earlier
+    # format are compared figure by figure.
+    recent = sorted(h for h in rolled if h >= limit - CENSUS)
+    counts = await _census(conn, recent)
+    compare = []
     for h in recent:
-        if now_fp.get(h, (0, "0"))[1] != rolled[h]:
+        stamp = rolled[h]
+        if stamp is None or counts[h] != (stamp.rows, stamp.candidates):
+            out.append(h)
+        elif stamp.open_candidates or h >= limit - recheck:
+            compare.append(h)
+    now_fp = await _fingerprints(conn, compare)
+    for h in compare:
+        stamp = rolled[h]
+        if stamp is None or now_fp[h].digest != stamp.digest:
             out.append(h)
     return sorted(set(out)), limit
 
 
 async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetime, *, days: bool) -> int:
     dialect = conn.dialect.name
-    fps = await _fingerprints(conn, hours)
-    src = _cell_source(dialect, hours)
-    open_hours = {
-        parse_hour(h) for (h,) in await conn.execute(
-            select(src.c.hour).where(src.c.status.in_(OPEN_STATUSES)).group_by(src.c.hour)
-        )
-    }
+    all_cells = await _cell_sums(conn, hours)
+    stamps = _stamps(hours, all_cells, await _candidate_rows(conn, hours))
+    open_hours = {c.hour for c in all_cells if c.open_rows}
     ready = [h for h in hours if h not in open_hours]
     # Replace every hour of the chunk: an hour that is open again loses its rollup, and the day
     # holding a replaced hour is built again from the new hours.
@@ -194,44 +301,29 @@ async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetim
         await conn.execute(delete(table).where(table.hour.in_(hours)))
     if not ready:
         return 0
+    ready_set = set(ready)
+    cells = [
+        {"id": cell_id(c.hour, c.key), "hour": c.hour, **dict(zip(CELL_COLUMNS, c.key)), **c.values}
+        for c in all_cells if c.hour in ready_set
+    ]
     src = _cell_source(dialect, ready)
     keys = [src.c[name] for name in CELL_COLUMNS]
-    sums = select(
-        src.c.hour, *keys, func.count(),
-        func.sum(src.c.input_tokens), func.sum(src.c.output_tokens), func.sum(src.c.cache_creation_input_tokens),
-        func.sum(src.c.cache_read_input_tokens), func.sum(src.c.total_cost_usd), func.sum(src.c.actual_total_cost_usd),
-        func.sum(src.c.cache_creation_cost_usd), func.sum(src.c.cache_read_cost_usd),
-        func.count(src.c.response_time_ms), func.sum(src.c.response_time_ms), func.max(src.c.response_time_ms),
-        func.count(src.c.first_byte_time_ms), func.sum(src.c.first_byte_time_ms), func.max(src.c.first_byte_time_ms),
-    ).group_by(src.c.hour, *keys)
-    cells = []
-    for row in await conn.execute(sums):
-        hour = parse_hour(row[0])
-        key = _normal_key(row[1:9])
-        v = row[9:]
-        cells.append({
-            "id": cell_id(hour, key), "hour": hour, **dict(zip(CELL_COLUMNS, key)),
-            "requests": int(v[0]), "input_tokens": int(v[1] or 0), "output_tokens": int(v[2] or 0),
-            "cache_creation_tokens": int(v[3] or 0), "cache_read_tokens": int(v[4] or 0),
-            "cost": float(v[5] or 0), "actual_cost": float(v[6] or 0), "cache_creation_cost": float(v[7] or 0),
-            "cache_read_cost": float(v[8] or 0), "response_count": int(v[9] or 0),
-            "response_sum_ms": int(v[10] or 0), "response_max_ms": None if v[11] is None else int(v[11]),
-            "first_byte_count": int(v[12] or 0), "first_byte_sum_ms": int(v[13] or 0),
-            "first_byte_max_ms": None if v[14] is None else int(v[14]),
-        })
-    parts = [
-        select(literal_column(str(int(kind))).label("kind"), src.c.hour, *keys, col.label("v"), func.count().label("n"))
-        .where(col.is_not(None))
-        .group_by(src.c.hour, *keys, col)
-        for kind, col in ((LatencyKind.RESPONSE, src.c.response_time_ms), (LatencyKind.FIRST_BYTE, src.c.first_byte_time_ms))
-    ]
+    parts = []
+    for kind, col in ((LatencyKind.RESPONSE, src.c.response_time_ms), (LatencyKind.FIRST_BYTE, src.c.first_byte_time_ms)):
+        bucket = bucket_expr(col)
+        parts.append(
+            select(literal_column(str(int(kind))).label("kind"), src.c.hour, *keys, bucket.label("bucket"),
+                   func.count().label("n"))
+            .where(col.is_not(None))
+            .group_by(src.c.hour, *keys, bucket)
+        )
     hist: dict[tuple[str, int, int], int] = defaultdict(int)
     hour_of_cell: dict[str, datetime] = {}
     for row in await conn.execute(union_all(*parts)):
         hour = parse_hour(row[1])
         cid = cell_id(hour, _normal_key(row[2:10]))
         hour_of_cell[cid] = hour
-        hist[(cid, int(row[0]), bucket_of(int(row[10])))] += int(row[11])
+        hist[(cid, int(row[0]), int(row[10]))] += int(row[11])
     if cells:
         await conn.execute(insert(UsageHourly), cells)
     if hist:
@@ -243,7 +335,7 @@ async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetim
     await write_names(conn, lambda c: hour_of(c, dialect), windows, cell_id, parse_hour)
     await write_fallbacks(conn, lambda c: hour_of(c, dialect), windows, ready, parse_hour)
     await conn.execute(insert(RollupHour), [
-        {"hour": h, "rows": fps.get(h, (0, "0"))[0], "fingerprint": fps.get(h, (0, "0"))[1], "rolled_at": now}
+        {"hour": h, "rows": stamps[h].rows, "fingerprint": stamps[h].text(), "rolled_at": now}
         for h in ready
     ])
     return len(ready)
@@ -258,14 +350,15 @@ def _normal_key(values: Sequence[object]) -> tuple[object, ...]:
     )
 
 
-async def roll_up_hours(conn: AsyncConnection, *, now: datetime) -> int:
-    """Roll up every closed hour not yet rolled up (and re-roll recently changed ones); the
-    number of hours written. Commits after each chunk."""
+async def roll_up_hours(conn: AsyncConnection, *, now: datetime, recheck: timedelta = RECHECK) -> int:
+    """Roll up every closed hour not yet rolled up (and re-roll recently changed ones, comparing
+    every figure of the hours closed within `recheck`); the number of hours written. Commits
+    after each chunk."""
     if not await rollup_tables_present(conn):
         log.warning("statsgraph's hourly rollup tables are missing: run `statsgraph db init`")
         await conn.commit()
         return 0
-    hours, _ = await _candidates(conn, now)
+    hours, _ = await _candidates(conn, now, recheck)
     days = await daily_tables_present(conn)
     await conn.commit()
     written = 0
@@ -275,4 +368,4 @@ async def roll_up_hours(conn: AsyncConnection, *, now: datetime) -> int:
     return written
 
 
-__all__ = ["CHUNK_HOURS", "MARGIN", "RECHECK", "floor_hour", "roll_up_hours"]
+__all__ = ["CENSUS", "CHUNK_HOURS", "MARGIN", "RECHECK", "Stamp", "floor_hour", "roll_up_hours"]

@@ -15,33 +15,31 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, tuple_
+from sqlalchemy import case, delete, func, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .models import RequestCandidate, Usage
 from .queries.filters import EXECUTED_CANDIDATE
+from .queries.usage_report import in_windows
 from .rollup_tables import HourlyFallback, RollupHour, UsageHourlyNames
 
 # Candidates still running: when one settles, its hour's fingerprint changes.
 OPEN_CANDIDATES = ("pending", "streaming")
 
 
-def _in(column: Any, windows: Sequence[tuple[datetime, datetime]]) -> Any:
-    return or_(*(and_(column >= a, column < b) for a, b in windows))
-
-
 def candidate_fingerprint_stmt(hour_of: Any, windows: Sequence[tuple[datetime, datetime]]) -> Any:
-    """Per hour: executed candidates, open ones and a checksum of the executed ones' positions;
-    any change to what fallbacks read from the hour changes one of them."""
+    """Per hour: all candidates, executed ones, open ones and a checksum of the executed ones'
+    positions; any change to what fallbacks read from the hour changes one of them."""
     rc = RequestCandidate
     executed = rc.status.in_(EXECUTED_CANDIDATE)
     hour = hour_of(rc.created_at).label("hour")
     return select(
         hour,
+        func.count(),
         func.sum(case((executed, 1), else_=0)),
         func.sum(case((rc.status.in_(OPEN_CANDIDATES), 1), else_=0)),
         func.sum(case((executed, rc.candidate_index * 64 + rc.retry_index + 1), else_=0)),
-    ).where(_in(rc.created_at, windows)).group_by(hour)
+    ).where(in_windows(rc.created_at, windows)).group_by(hour)
 
 
 async def write_names(conn: AsyncConnection, hour_of: Any, windows: Sequence[tuple[datetime, datetime]],
@@ -50,7 +48,7 @@ async def write_names(conn: AsyncConnection, hour_of: Any, windows: Sequence[tup
     hour = hour_of(u.created_at).label("hour")
     stmt = (
         select(hour, u.user_id, u.model, u.provider_name)
-        .where(_in(u.created_at, windows))
+        .where(in_windows(u.created_at, windows))
         .group_by(hour, u.user_id, u.model, u.provider_name)
     )
     rows = []
@@ -75,7 +73,7 @@ async def write_fallbacks(conn: AsyncConnection, hour_of: Any, windows: Sequence
     executed = rc.status.concat("").in_(EXECUTED_CANDIDATE)
     touched = (
         select(rc.request_id)
-        .where(executed, _in(rc.created_at, windows))
+        .where(executed, in_windows(rc.created_at, windows))
         .distinct()
         .scalar_subquery()
     )

@@ -78,7 +78,8 @@ def cmd_db_init(args: argparse.Namespace) -> int:
 def cmd_aggregate(args: argparse.Namespace) -> int:
     s = settings_from_env()
     require_database(s.database_url)
-    aggregate_days(s.database_url, s.app_timezone, args.backfill)
+    recheck = s.rollup_recheck_hours if args.recheck_hours is None else args.recheck_hours
+    aggregate_days(s.database_url, s.app_timezone, args.backfill, recheck)
     return 0
 
 
@@ -203,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "Writes through DATABASE_URL; APP_TIMEZONE decides the business days.")
     a.add_argument("--backfill", type=_int_in(1, 3660), metavar="DAYS",
                    help="recompute the last DAYS closed days whatever their state (a positive number)")
+    a.add_argument("--recheck-hours", type=_int_in(0, 24), metavar="HOURS",
+                   help="compare rolled-up hours closed within HOURS with their rows, figure by figure "
+                        "(default ROLLUP_RECHECK_HOURS, 2; older hours of the last day are only counted)")
     a.set_defaults(func=cmd_aggregate)
 
     db = command("db", "database set-up", "Works on DATABASE_URL.")

@@ -79,7 +79,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 await engine.dispose()
 
         asyncio.run(build())
-        aggregate_days(url, s.app_timezone, None)
+        aggregate_days(url, s.app_timezone, None, s.rollup_recheck_hours)
     else:
         print(f"using the existing demo database {path} (--rebuild to make a new one)")
 

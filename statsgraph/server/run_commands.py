@@ -8,7 +8,9 @@ import os
 from .cli_checks import missing_tables, require_tables
 
 
-def aggregate_days(database_url: str, tz: str, backfill: int | None) -> None:
+def aggregate_days(database_url: str, tz: str, backfill: int | None, recheck_hours: int) -> None:
+    from datetime import timedelta
+
     from ..core.calendar import BusinessCalendar
     from ..db.aggregator import aggregate, serialise_sqlite_writers
     from ..db.engine import make_engine
@@ -22,7 +24,7 @@ def aggregate_days(database_url: str, tz: str, backfill: int | None) -> None:
             require_tables(await missing_tables(engine), database_url)
             report = await aggregate(
                 engine, calendar=BusinessCalendar(tz), backfill_days=backfill,
-                progress=progress_bar("aggregating", unit="days"),
+                progress=progress_bar("aggregating", unit="days"), recheck=timedelta(hours=recheck_hours),
             )
         finally:
             await engine.dispose()

@@ -1,7 +1,7 @@
 """The aggregator run by the server itself, for deployments without a cron.
 
-Each process runs it once at start-up (catching up on days missed while nothing ran) and a
-little after each business-day turn. Every worker of every instance keeps such a schedule; on
+Each process runs it once at start-up (catching up on whatever was missed while nothing ran)
+and a little after each UTC hour, which rolls up the hour just closed (and any closed day). Every worker of every instance keeps such a schedule; on
 PostgreSQL the aggregator's lock is tried, not waited for, so one of them does the work and the
 others skip. On SQLite (one process, the demo) the write lock serialises the runs and a second
 run finds nothing left to do.
@@ -15,7 +15,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from ..core.calendar import BusinessCalendar
 from ..db.aggregator import AggregateReport, aggregate_unless_running, serialise_sqlite_writers
@@ -43,12 +43,14 @@ class AggregatorSchedule:
         return BusinessCalendar(self._settings.app_timezone, clock=self._clock)
 
     def next_run(self) -> datetime:
-        """The next business-day turn plus the configured delay, in UTC."""
-        cal = self.calendar()
+        """The configured delay after the next UTC hour (after the current one while the
+        delay has not passed yet). Every business-day turn of a whole-hour zone is such an
+        hour; in a half-hour zone the closed day waits for the next one."""
+        now = self.calendar().now().astimezone(timezone.utc)
         delay = timedelta(seconds=self._settings.aggregate_delay_seconds)
-        run = cal.day_start(cal.today()) + delay
-        if run <= cal.now():
-            run = cal.day_start(cal.today() + timedelta(days=1)) + delay
+        run = now.replace(minute=0, second=0, microsecond=0) + delay
+        if run <= now:
+            run += timedelta(hours=1)
         return run
 
     async def run_once(self) -> AggregateReport | None:
@@ -68,7 +70,10 @@ class AggregatorSchedule:
         if engine.dialect.name == "sqlite":
             serialise_sqlite_writers(engine)
         try:
-            return await aggregate_unless_running(engine, calendar=self.calendar(), progress=self._between_chunks)
+            return await aggregate_unless_running(
+                engine, calendar=self.calendar(), progress=self._between_chunks,
+                recheck=timedelta(hours=self._settings.rollup_recheck_hours),
+            )
         except _Stopped:
             return None
         finally:

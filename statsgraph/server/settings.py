@@ -90,7 +90,11 @@ class Settings(BaseSettings):
     # Run the aggregator inside the server: at start-up and this many seconds after each
     # business-day turn. Every process may run it; on PostgreSQL one run does the work.
     aggregate_in_server: bool = False
-    aggregate_delay_seconds: int = Field(default=300, ge=0, le=6 * 3600)
+    # Runs start this long after each UTC hour, once the hour just closed is past the margin.
+    aggregate_delay_seconds: int = Field(default=300, ge=0, le=3599)
+    # Rolled-up hours closed this recently are compared with their rows figure by figure on
+    # every run (a row changed in place); older ones, up to a day, are only counted again.
+    rollup_recheck_hours: int = Field(default=2, ge=0, le=24)
 
     # Persisted operations: a manifest (hash → document, `statsgraph export-manifest`), and the
     # lock-down that refuses any other document.

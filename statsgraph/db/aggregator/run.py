@@ -22,7 +22,7 @@ from ..models import OwnUserDaily, StatsDaily, Usage
 from ..own_tables import OWN_TABLE_NAMES, own_tables_present
 from ..queries.coverage import aligned_days
 from ..rollup_daily import roll_up_days
-from ..rollup_hourly import roll_up_hours
+from ..rollup_hourly import RECHECK, roll_up_hours
 from .rows import write_days
 from .summary import write_summary
 
@@ -58,11 +58,14 @@ async def aggregate(
     calendar: BusinessCalendar,
     backfill_days: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    recheck: timedelta = RECHECK,
 ) -> AggregateReport:
     """Aggregate every closed day not yet aggregated (or, with `backfill_days`, recompute the
     last N closed days whatever their state), then rewrite the summary. On PostgreSQL a run
-    holds an advisory lock, and a second run waits for the first to end."""
-    report = await _run(engine, calendar=calendar, backfill_days=backfill_days, progress=progress, wait=True)
+    holds an advisory lock, and a second run waits for the first to end. Rolled-up hours closed
+    within `recheck` are compared figure by figure with their rows (older ones only counted)."""
+    report = await _run(engine, calendar=calendar, backfill_days=backfill_days, progress=progress, wait=True,
+                        recheck=recheck)
     assert report is not None, "a waiting run always runs"
     return report
 
@@ -72,10 +75,11 @@ async def aggregate_unless_running(
     *,
     calendar: BusinessCalendar,
     progress: Callable[[int, int], None] | None = None,
+    recheck: timedelta = RECHECK,
 ) -> AggregateReport | None:
     """Like `aggregate`, but None at once when another run holds the PostgreSQL lock: for
     schedules that fire on every instance, where one run is enough."""
-    return await _run(engine, calendar=calendar, backfill_days=None, progress=progress, wait=False)
+    return await _run(engine, calendar=calendar, backfill_days=None, progress=progress, wait=False, recheck=recheck)
 
 
 async def _run(
@@ -85,6 +89,7 @@ async def _run(
     backfill_days: int | None,
     progress: Callable[[int, int], None] | None,
     wait: bool,
+    recheck: timedelta,
 ) -> AggregateReport | None:
     is_pg = engine.dialect.name == "postgresql"
     async with engine.connect() as conn:
@@ -120,7 +125,7 @@ async def _run(
             async with AsyncSession(bind=conn) as session:
                 await write_summary(session, calendar)
                 await session.commit()
-            await roll_up_hours(conn, now=calendar.now())
+            await roll_up_hours(conn, now=calendar.now(), recheck=recheck)
             await roll_up_days(conn, calendar)
         finally:
             if is_pg:

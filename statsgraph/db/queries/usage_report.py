@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from ...core.analytics import Dimension, Filter, Key, Measures, add_into, cell_at
-from ...core.latency import LatencyKind, bucket_of
+from ...core.latency import LatencyKind
 from ...core.scope import Scope
+from ..latency_sql import bucket_expr
 from ..models import Provider, Usage
 from ..types import UTCDateTime
 from .filters import is_error, usage_in_scope
@@ -200,17 +201,18 @@ async def raw_cells(
                              (LatencyKind.FIRST_BYTE, sub.c.first_byte_time_ms)):
             if kind not in histograms:
                 continue
+            bucket = bucket_expr(column)
             parts.append(
-                select(literal_column(str(int(kind))).label("kind"), *group_cols, column.label("v"), func.count().label("n"))
+                select(literal_column(str(int(kind))).label("kind"), *group_cols, bucket.label("bucket"), func.count().label("n"))
                 .where(column.is_not(None))
-                .group_by(*group_cols, column)
+                .group_by(*group_cols, bucket)
             )
         key_at = KeyReader(dims, 2)
         for row in await session.execute(parts[0] if len(parts) == 1 else union_all(*parts)):
             key = key_at(row)
             cell = cell_at(cells, (int(row[1]), key))
             latency = cell.response if int(row[0]) == LatencyKind.RESPONSE else cell.first_byte
-            latency.add_buckets({bucket_of(int(row[2 + n])): int(row[3 + n])})
+            latency.add_buckets({int(row[2 + n]): int(row[3 + n])})
     return cells
 
 
