@@ -1,0 +1,159 @@
+"""What one hourly aggregator run costs when an hour holds many rows, against the same runs
+comparing every rolled-up hour of the last day in full (what each run did before the census).
+
+    python bench/aggregate_hour.py --sqlite /tmp/hour.db [--start-postgres] [--rows 10000 100000]
+
+The database: `--requests` generated requests over `--days` days, Aether-shaped, then
+`statsgraph db init --create-indexes` + `statsgraph aggregate`. For each size, one closed hour
+gets `--rows` more rows (copies of recent requests with their candidates, new ids), and three
+runs are timed as the hourly schedule makes them, in both modes:
+- "rolls the hour": the run after the hour closed, which rolls it up;
+- "next run": an hour later, the hour is inside the default recheck window (compared in full);
+- "the run after": another hour later, the hour is only counted again (as for the rest of the day).
+The hour's rollup is cleared between modes, so each mode rolls it up itself. Statements are the
+run's SQL statements, the advisory lock included."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import delete, event, insert, select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.seed_compare import TZ, build, db_init_and_aggregate  # noqa: E402
+from statsgraph.core.calendar import BusinessCalendar  # noqa: E402
+from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers  # noqa: E402
+from statsgraph.db.engine import make_engine  # noqa: E402
+from statsgraph.db.models import RequestCandidate, Usage  # noqa: E402
+from statsgraph.db.rollup_hourly import RECHECK  # noqa: E402
+from statsgraph.db.rollup_tables import RollupHour  # noqa: E402
+
+UTC = timezone.utc
+# 14:30 in Shanghai: every run below stays within the business day (no day closes meanwhile).
+BUILT_AT = datetime(2026, 11, 30, 6, 30, tzinfo=UTC)
+MODES = (("census + recheck 2 h (default)", RECHECK), ("every hour of the day in full", timedelta(hours=24)))
+
+
+async def fill_hour(url: str, hour: datetime, n: int) -> None:
+    engine = make_engine(url)
+    rng = random.Random(3)
+    recent = BUILT_AT - timedelta(days=2)
+    async with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in await conn.execute(select(Usage).where(Usage.created_at >= recent))]
+        ids = select(Usage.request_id).where(Usage.created_at >= recent)
+        cands: dict[str, list[dict]] = {}
+        for r in await conn.execute(select(RequestCandidate).where(RequestCandidate.request_id.in_(ids))):
+            cands.setdefault(r.request_id, []).append(dict(r._mapping))
+        batch_u: list[dict] = []
+        batch_c: list[dict] = []
+        for i in range(n):
+            src = rows[i % len(rows)]
+            at = hour + timedelta(seconds=rng.uniform(0, 3599))
+            rid = f"hour-{uuid.uuid4().hex}"
+            settled = "completed" if src["status"] in ("pending", "streaming") else src["status"]
+            batch_u.append({**src, "id": str(uuid.uuid4()), "request_id": rid, "created_at": at, "status": settled})
+            batch_c += [{**c, "id": str(uuid.uuid4()), "request_id": rid, "created_at": at} for c in cands.get(src["request_id"], [])]
+            if len(batch_u) >= 5000 or i == n - 1:
+                await conn.execute(insert(Usage), batch_u)
+                if batch_c:
+                    await conn.execute(insert(RequestCandidate), batch_c)
+                await conn.commit()
+                batch_u, batch_c = [], []
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text("COMMIT"))
+            await conn.execute(text("ANALYZE"))
+    await engine.dispose()
+
+
+async def forget(url: str, hour: datetime) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(delete(RollupHour).where(RollupHour.hour >= hour))
+    await engine.dispose()
+
+
+async def timed_run(url: str, now: datetime, recheck: timedelta) -> tuple[float, int]:
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        serialise_sqlite_writers(engine)
+    statements = [0]
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(*_args) -> None:  # noqa: ANN002
+        statements[0] += 1
+
+    started = time.perf_counter()
+    await aggregate(engine, calendar=BusinessCalendar(TZ, clock=lambda: now), recheck=recheck)
+    elapsed = time.perf_counter() - started
+    await engine.dispose()
+    return elapsed, statements[0]
+
+
+async def bench(label: str, url: str, args: argparse.Namespace) -> list[str]:
+    print(f"[{label}] building {args.requests:,} requests / {args.days} days", file=sys.stderr, flush=True)
+    await build(url, args.requests, args.days, BUILT_AT)
+    await db_init_and_aggregate(url, BUILT_AT)
+    rows = []
+    hour = BUILT_AT.replace(minute=0) + timedelta(hours=1)
+    for n in args.rows:
+        await fill_hour(url, hour, n)
+        runs = (("rolls the hour", hour + timedelta(hours=1, minutes=5)),
+                ("next run (hour compared in full)", hour + timedelta(hours=2, minutes=5)),
+                ("the run after (hour counted only)", hour + timedelta(hours=3, minutes=5)))
+        results: dict[str, list[tuple[float, int]]] = {}
+        for _mode, recheck in MODES:
+            await forget(url, hour)
+            for name, at in runs:
+                results.setdefault(name, []).append(await timed_run(url, at, recheck))
+        for name, ((new_s, new_n), (old_s, old_n)) in results.items():
+            rows.append(f"| {label} | {n:,} | {name} | {old_s:.2f} s | {new_s:.2f} s | {new_s / old_s:.2f} "
+                        f"| {old_n} | {new_n} |")
+            print(rows[-1], file=sys.stderr, flush=True)
+        hour += timedelta(hours=4)  # the next size in an hour of its own, after the last one's runs
+    return rows
+
+
+async def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--requests", type=int, default=100_000)
+    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--rows", type=int, nargs="*", default=[10_000, 100_000])
+    p.add_argument("--sqlite", help="SQLite file to build (replaced)")
+    p.add_argument("--postgres-url", help="an empty PostgreSQL database to build in")
+    p.add_argument("--start-postgres", action="store_true", help="start a throwaway server (tests/servers.py)")
+    args = p.parse_args()
+    rows: list[str] = []
+    if args.sqlite:
+        path = Path(args.sqlite).resolve()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        rows += await bench("SQLite", f"sqlite+aiosqlite:///{path}", args)
+    if args.postgres_url:
+        rows += await bench("PostgreSQL", args.postgres_url, args)
+    elif args.start_postgres:
+        from tests.servers import PostgresServer
+
+        server = PostgresServer()
+        server.start()
+        try:
+            rows += await bench("PostgreSQL", server.url, args)
+        finally:
+            server.stop()
+    print(f"\n{args.requests:,} requests over {args.days} days, plus one hour of the given rows "
+          f"({datetime.now(UTC):%Y-%m-%d})\n")
+    print("| database | the hour's rows | run | every hour in full | census + recheck | ratio "
+          "| statements in full | statements census |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
