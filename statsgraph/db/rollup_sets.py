@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, or_, select, tuple_
+from sqlalchemy import case, delete, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .models import RequestCandidate, Usage
@@ -77,22 +77,22 @@ async def write_fallbacks(conn: AsyncConnection, hour_of: Any, windows: Sequence
         .distinct()
         .scalar_subquery()
     )
-    hour = hour_of(rc.created_at).label("hour")
-    per_hour = (
-        select(rc.request_id, hour, func.count().label("n"))
+    # A request makes a fallback in some window only if it has two executed candidates or more
+    # (in one hour or across hours): only those get entries.
+    several = (
+        select(rc.request_id)
         .where(executed, rc.request_id.in_(touched))
-        .group_by(rc.request_id, hour)
+        .group_by(rc.request_id)
+        .having(func.count() > 1)
         .subquery()
     )
-    spread = select(
-        per_hour,
-        func.count().over(partition_by=per_hour.c.request_id).label("hours"),
-        func.max(per_hour.c.n).over(partition_by=per_hour.c.request_id).label("most"),
-    ).subquery()
+    hour = hour_of(rc.created_at).label("hour")
     stmt = (
-        select(spread.c.request_id, spread.c.hour, spread.c.n, u.user_id)
-        .outerjoin(u, u.request_id == spread.c.request_id)
-        .where(or_(spread.c.hours > 1, spread.c.most > 1))
+        select(rc.request_id, hour, func.count(), u.user_id)
+        .join(several, several.c.request_id == rc.request_id)
+        .outerjoin(u, u.request_id == rc.request_id)
+        .where(executed)
+        .group_by(rc.request_id, hour, u.user_id)
     )
     found = [(parse_hour(h), request_id, int(n), user_id) for request_id, h, n, user_id in await conn.execute(stmt)]
     if not found:
