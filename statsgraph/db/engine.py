@@ -69,13 +69,18 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
 # their own plan (measured in bench/README.md, "Plans that do not degrade"). Usage is skewed by
 # user, so every execution is planned for its own parameters.
 CUSTOM_PLANS = {"plan_cache_mode": "force_custom_plan"}
+# PostgreSQL's JIT compiles a statement whose estimated cost passes `jit_above_cost`, and the
+# latency buckets are a CASE search tree of some 850 branches: the hourly rollup's histogram
+# statement over 100,000 rows took 5.0 s with JIT and 0.56 s without (bench/README.md). Nothing
+# statsgraph runs is long enough to win a compilation back.
+NO_JIT = {"jit": "off"}
 
 
 def _with_custom_plans(connect_args: object) -> dict[str, object]:
     args: dict[str, object] = dict(connect_args) if isinstance(connect_args, dict) else {}
     server_settings = args.get("server_settings")
     merged = dict(server_settings) if isinstance(server_settings, dict) else {}
-    for name, value in CUSTOM_PLANS.items():
+    for name, value in {**CUSTOM_PLANS, **NO_JIT}.items():
         merged.setdefault(name, value)
     args["server_settings"] = merged
     return args
@@ -98,6 +103,7 @@ def is_postgres(engine: AsyncEngine) -> bool:
 
 __all__ = [
     "CUSTOM_PLANS",
+    "NO_JIT",
     "StatementCounter",
     "count_statements",
     "is_postgres",
