@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from statsgraph.db.engine import make_engine
-from statsgraph.db.models import Usage
+from statsgraph.db.models import RequestCandidate, Usage
 from statsgraph.db.rollup_hourly import MARGIN, RECHECK, floor_hour, roll_up_hours
-from statsgraph.db.rollup_tables import UsageHourly
+from statsgraph.db.rollup_tables import HourlyFallback, UsageHourly
 from tests.conftest import fresh_database_url, load_dataset, run_sql, utc
 
 NOW = utc(2026, 3, 10, 15, 30)
@@ -94,3 +94,43 @@ async def test_counts_and_figures_are_checked_again_and_unchanged_hours_stay(wor
     raw, rolled = await hour_figures(url, old)
     assert raw == rolled
     assert await roll(url, recheck=timedelta(hours=24)) == 0
+
+
+async def test_a_candidate_settling_in_an_older_hour_re_rolls_it(world) -> None:  # noqa: ANN001
+    # Outside the recheck window an hour whose candidates were open is checked from its
+    # candidates alone; their settling must still re-roll it, or its fallbacks go stale.
+    url, ds = world
+    assert await roll(url) > 0
+    limit = floor_hour(NOW - MARGIN)
+    old = limit - RECHECK - timedelta(hours=3)
+    src = next(r for r in ds.usage if r.status == "completed" and r.user_id is not None)
+    row = {c.name: getattr(src, c.name) for c in Usage.__table__.columns if hasattr(src, c.name)}
+    at = old + timedelta(minutes=20)
+    row.update(id="settling-row", request_id="settling-request", created_at=at)
+    await run_sql(url, insert(Usage).values(**row))
+    await run_sql(url, insert(RequestCandidate).values([
+        {"id": "settling-c0", "request_id": "settling-request", "candidate_index": 0, "retry_index": 0,
+         "status": "failed", "created_at": at},
+        {"id": "settling-c1", "request_id": "settling-request", "candidate_index": 1, "retry_index": 0,
+         "status": "pending", "created_at": at + timedelta(seconds=5)},
+    ]))
+    assert await roll(url) == 1  # its counts moved
+    assert await roll(url) == 0  # still pending: nothing to do
+    assert await fallback_entries(url, old) == []
+
+    await run_sql(url, update(RequestCandidate).where(RequestCandidate.id == "settling-c1").values(status="success"))
+    assert await roll(url) == 1
+    assert await fallback_entries(url, old) == [2]
+    assert await roll(url) == 0
+
+
+async def fallback_entries(url: str, hour) -> list[int]:  # noqa: ANN001
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return list(await conn.scalars(
+                select(HourlyFallback.executed)
+                .where(HourlyFallback.hour == hour, HourlyFallback.request_id == "settling-request")
+            ))
+    finally:
+        await engine.dispose()

@@ -176,24 +176,38 @@ _DIGESTED = ("requests", "input_tokens", "output_tokens", "cache_creation_tokens
 class Stamp:
     """What a run records of an hour it rolled up, to tell later whether its rows changed: the
     counts of its rows and candidates (cheap to check again, through the `created_at` indexes),
-    whether candidates were still open (they settle without changing any count), and a digest
-    of every figure (a row changed in place). Stored as `rows` and `fingerprint`."""
+    whether candidates were still open (they settle without changing any count), a digest of
+    every figure (a row changed in place), and the state of its candidates alone, so an hour
+    whose candidates were open can be checked for their settling without reading its usage rows.
+    Stored as `rows` and `fingerprint`."""
 
     rows: int
     candidates: int
     open_candidates: bool
     digest: str
+    candidate_state: str | None = None  # None in fingerprints written before it was recorded
 
     def text(self) -> str:
-        return f"{self.candidates}:{int(self.open_candidates)}:{self.digest}"
+        return f"{self.candidates}:{int(self.open_candidates)}:{self.digest}:{self.candidate_state or ''}"
 
     @classmethod
     def parse(cls, rows: int, text: str) -> Stamp | None:
         """None for a fingerprint of an earlier format: the hour is checked in full."""
         parts = text.split(":")
-        if len(parts) != 3 or not parts[0].isdigit() or parts[1] not in ("0", "1"):
+        if len(parts) not in (3, 4) or not parts[0].isdigit() or parts[1] not in ("0", "1"):
             return None
-        return cls(int(rows), int(parts[0]), parts[1] == "1", parts[2])
+        state = parts[3] if len(parts) == 4 and parts[3] else None
+        return cls(int(rows), int(parts[0]), parts[1] == "1", parts[2], state)
+
+
+def _candidate_states(candidate_rows: Sequence[Sequence[Any]]) -> dict[datetime, tuple[int, int, int, int]]:
+    """Per hour, from `candidate_fingerprint_stmt`: all, executed, still open, position checksum."""
+    return {parse_hour(row[0]): tuple(int(v or 0) for v in row[1:5]) for row in candidate_rows}  # type: ignore[misc]
+
+
+def _state_text(state: tuple[int, int, int, int]) -> str:
+    _total, executed, still_open, positions = state
+    return f"{executed}/{still_open}/{positions}"
 
 
 def _stamps(hours: Sequence[datetime], cells: Sequence[_Cell], candidate_rows: Sequence[Sequence[Any]]) -> dict[datetime, Stamp]:
@@ -202,16 +216,17 @@ def _stamps(hours: Sequence[datetime], cells: Sequence[_Cell], candidate_rows: S
     per_hour: dict[datetime, list[_Cell]] = defaultdict(list)
     for cell in cells:
         per_hour[cell.hour].append(cell)
-    candidates = {parse_hour(row[0]): [int(v or 0) for v in row[1:]] for row in candidate_rows}
+    candidates = _candidate_states(candidate_rows)
     out = {}
     for hour in hours:
         hc = per_hour.get(hour, [])
         figures = [sum(c.values[name] for c in hc) for name in _DIGESTED]
         figures += [sum(c.values["requests"] for c in hc if c.key[-1]), sum(c.open_rows for c in hc)]
         cost = math.fsum(c.values["cost"] for c in hc)
-        total, executed, still_open, positions = candidates.get(hour, [0, 0, 0, 0])
+        state = candidates.get(hour, (0, 0, 0, 0))
+        total, executed, still_open, positions = state
         text = ":".join(map(str, figures)) + f":{cost:.9g}|{executed}:{still_open}:{positions}"
-        out[hour] = Stamp(figures[0], total, still_open > 0, hashlib.sha1(text.encode()).hexdigest())
+        out[hour] = Stamp(figures[0], total, still_open > 0, hashlib.sha1(text.encode()).hexdigest(), _state_text(state))
     return out
 
 
@@ -268,22 +283,31 @@ async def _candidates(conn: AsyncConnection, now: datetime, recheck: timedelta) 
             out.append(h)
         h += HOUR
     # Rolled-up hours of the last CENSUS whose rows changed since: a count that moved re-rolls
-    # the hour; the last `recheck`, hours whose candidates were open, and hours of an earlier
-    # format are compared figure by figure.
+    # the hour; the last `recheck` (and hours stamped without their candidates' state) are
+    # compared figure by figure. Older hours whose candidates were open are checked from the
+    # candidates alone: an abandoned `pending` attempt would otherwise have its hour's usage
+    # rows read in full on every run for a day.
     recent = sorted(h for h in rolled if h >= limit - CENSUS)
     counts = await _census(conn, recent)
-    compare = []
+    compare, settling = [], []
     for h in recent:
         stamp = rolled[h]
         if stamp is None or counts[h] != (stamp.rows, stamp.candidates):
             out.append(h)
-        elif stamp.open_candidates or h >= limit - recheck:
+        elif h >= limit - recheck or (stamp.open_candidates and stamp.candidate_state is None):
             compare.append(h)
+        elif stamp.open_candidates:
+            settling.append(h)
     now_fp = await _fingerprints(conn, compare)
     for h in compare:
         stamp = rolled[h]
         if stamp is None or now_fp[h].digest != stamp.digest:
             out.append(h)
+    if settling:
+        now_states = _candidate_states(await _candidate_rows(conn, settling))
+        for h in settling:
+            if _state_text(now_states.get(h, (0, 0, 0, 0))) != rolled[h].candidate_state:  # type: ignore[union-attr]
+                out.append(h)
     return sorted(set(out)), limit
 
 
