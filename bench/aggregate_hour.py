@@ -1,7 +1,7 @@
 """What one hourly aggregator run costs when an hour holds many rows, against the same runs
 comparing every rolled-up hour of the last day in full (what each run did before the census).
 
-    python bench/aggregate_hour.py --sqlite /tmp/hour.db [--start-postgres] [--rows 10000 100000]
+    python bench/aggregate_hour.py --sqlite /tmp/hour.db [--start-postgres] [--rows 10000 100000] [--slowest 4]
 
 The database: `--requests` generated requests over `--days` days, Aether-shaped, then
 `statsgraph db init --create-indexes` + `statsgraph aggregate`. For each size, one closed hour
@@ -80,21 +80,28 @@ async def forget(url: str, hour: datetime) -> None:
     await engine.dispose()
 
 
-async def timed_run(url: str, now: datetime, recheck: timedelta) -> tuple[float, int]:
+async def timed_run(url: str, now: datetime, recheck: timedelta, slowest: int = 0) -> tuple[float, int]:
     engine = make_engine(url)
     if engine.dialect.name == "sqlite":
         serialise_sqlite_writers(engine)
-    statements = [0]
+    timings: list[tuple[float, str]] = []
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _count(*_args) -> None:  # noqa: ANN002
-        statements[0] += 1
+    def _start(conn, *_args) -> None:  # noqa: ANN001, ANN002
+        conn.info["started"] = time.perf_counter()
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _stop(conn, _cursor, statement, *_args) -> None:  # noqa: ANN001, ANN002
+        timings.append((time.perf_counter() - conn.info.pop("started"), " ".join(statement.split())))
 
     started = time.perf_counter()
     await aggregate(engine, calendar=BusinessCalendar(TZ, clock=lambda: now), recheck=recheck)
     elapsed = time.perf_counter() - started
     await engine.dispose()
-    return elapsed, statements[0]
+    if slowest:
+        for seconds, statement in sorted(timings, reverse=True)[:slowest]:
+            print(f"    {seconds:.3f} s  {statement[:110]}", file=sys.stderr, flush=True)
+    return elapsed, len(timings)
 
 
 async def bench(label: str, url: str, args: argparse.Namespace) -> list[str]:
@@ -112,7 +119,7 @@ async def bench(label: str, url: str, args: argparse.Namespace) -> list[str]:
         for _mode, recheck in MODES:
             await forget(url, hour)
             for name, at in runs:
-                results.setdefault(name, []).append(await timed_run(url, at, recheck))
+                results.setdefault(name, []).append(await timed_run(url, at, recheck, args.slowest))
         for name, ((new_s, new_n), (old_s, old_n)) in results.items():
             rows.append(f"| {label} | {n:,} | {name} | {old_s:.2f} s | {new_s:.2f} s | {new_s / old_s:.2f} "
                         f"| {old_n} | {new_n} |")
@@ -129,6 +136,7 @@ async def main() -> None:
     p.add_argument("--sqlite", help="SQLite file to build (replaced)")
     p.add_argument("--postgres-url", help="an empty PostgreSQL database to build in")
     p.add_argument("--start-postgres", action="store_true", help="start a throwaway server (tests/servers.py)")
+    p.add_argument("--slowest", type=int, default=0, help="print each run's N slowest statements (stderr)")
     args = p.parse_args()
     rows: list[str] = []
     if args.sqlite:
