@@ -55,7 +55,7 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
         kwargs.setdefault("max_overflow", 20)
         kwargs.setdefault("pool_pre_ping", True)
         if "+asyncpg" in url:
-            kwargs["connect_args"] = _with_custom_plans(kwargs.get("connect_args"))
+            kwargs["connect_args"] = _with_session_settings(kwargs.get("connect_args"))
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "before_cursor_execute", _on_execute)
     if url.startswith("sqlite"):
@@ -76,7 +76,7 @@ CUSTOM_PLANS = {"plan_cache_mode": "force_custom_plan"}
 NO_JIT = {"jit": "off"}
 
 
-def _with_custom_plans(connect_args: object) -> dict[str, object]:
+def _with_session_settings(connect_args: object) -> dict[str, object]:
     args: dict[str, object] = dict(connect_args) if isinstance(connect_args, dict) else {}
     server_settings = args.get("server_settings")
     merged = dict(server_settings) if isinstance(server_settings, dict) else {}

@@ -289,7 +289,8 @@ async def _candidates(conn: AsyncConnection, now: datetime, recheck: timedelta) 
     # rows read in full on every run for a day.
     recent = sorted(h for h in rolled if h >= limit - CENSUS)
     counts = await _census(conn, recent)
-    compare, settling = [], []
+    compare: list[datetime] = []
+    settling: list[tuple[datetime, str | None]] = []
     for h in recent:
         stamp = rolled[h]
         if stamp is None or counts[h] != (stamp.rows, stamp.candidates):
@@ -297,17 +298,15 @@ async def _candidates(conn: AsyncConnection, now: datetime, recheck: timedelta) 
         elif h >= limit - recheck or (stamp.open_candidates and stamp.candidate_state is None):
             compare.append(h)
         elif stamp.open_candidates:
-            settling.append(h)
+            settling.append((h, stamp.candidate_state))
     now_fp = await _fingerprints(conn, compare)
     for h in compare:
         stamp = rolled[h]
         if stamp is None or now_fp[h].digest != stamp.digest:
             out.append(h)
     if settling:
-        now_states = _candidate_states(await _candidate_rows(conn, settling))
-        for h in settling:
-            if _state_text(now_states.get(h, (0, 0, 0, 0))) != rolled[h].candidate_state:  # type: ignore[union-attr]
-                out.append(h)
+        now_states = _candidate_states(await _candidate_rows(conn, [h for h, _ in settling]))
+        out += [h for h, state in settling if _state_text(now_states.get(h, (0, 0, 0, 0))) != state]
     return sorted(set(out)), limit
 
 
