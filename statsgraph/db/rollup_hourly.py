@@ -115,7 +115,7 @@ def _cell_source(dialect: str, hours: Sequence[datetime]) -> Any:
             Usage.input_tokens, Usage.output_tokens, Usage.cache_creation_input_tokens,
             Usage.cache_read_input_tokens, Usage.total_cost_usd, Usage.actual_total_cost_usd,
             Usage.cache_creation_cost_usd, Usage.cache_read_cost_usd, Usage.response_time_ms,
-            Usage.first_byte_time_ms, Usage.status,
+            Usage.first_byte_time_ms, Usage.status, Usage.provider_name,
         )
         .select_from(Usage)
         .outerjoin(_Owner, and_(Usage.provider_id.is_(None), _Owner.c.name == Usage.provider_name))
@@ -129,33 +129,54 @@ def cell_id(hour: datetime, key: Sequence[object]) -> str:
 
 
 def _cell_sums_stmt(dialect: str, hours: Sequence[datetime]) -> Any:
-    """Per hour and cell: every additive figure, latency sums and maxima, and its open rows."""
+    """Per hour, cell and provider name: every additive figure, latency sums and maxima, and
+    open rows. The provider name splits a cell only where rows of one provider carry different
+    names; it is grouped by here so that the hour's distinct names come from the same read."""
     src = _cell_source(dialect, hours)
     keys = [src.c[name] for name in CELL_COLUMNS]
     return select(
-        src.c.hour, *keys, func.count(),
+        src.c.hour, *keys, src.c.provider_name, func.count(),
         func.sum(src.c.input_tokens), func.sum(src.c.output_tokens), func.sum(src.c.cache_creation_input_tokens),
         func.sum(src.c.cache_read_input_tokens), func.sum(src.c.total_cost_usd), func.sum(src.c.actual_total_cost_usd),
         func.sum(src.c.cache_creation_cost_usd), func.sum(src.c.cache_read_cost_usd),
         func.count(src.c.response_time_ms), func.sum(src.c.response_time_ms), func.max(src.c.response_time_ms),
         func.count(src.c.first_byte_time_ms), func.sum(src.c.first_byte_time_ms), func.max(src.c.first_byte_time_ms),
         func.sum(case((src.c.status.in_(OPEN_STATUSES), 1), else_=0)),
-    ).group_by(src.c.hour, *keys)
+    ).group_by(src.c.hour, *keys, src.c.provider_name)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Cell:
     hour: datetime
     key: tuple[object, ...]
     values: dict[str, Any]
     open_rows: int
 
+    def add(self, values: dict[str, Any], open_rows: int) -> None:
+        for name, value in values.items():
+            if not name.endswith("_max_ms"):
+                self.values[name] += value
+            elif value is not None and (self.values[name] is None or value > self.values[name]):
+                self.values[name] = value
+        self.open_rows += open_rows
 
-async def _cell_sums(conn: AsyncConnection, hours: Sequence[datetime]) -> list[_Cell]:
-    out = []
+
+@dataclass(frozen=True, slots=True)
+class _HourRows:
+    """What one grouped read of some hours' usage rows gives: their cells, and each hour's
+    distinct (user, model, provider name)."""
+
+    cells: list[_Cell]
+    names: set[tuple[datetime, object, object, object]]
+
+
+async def _hour_rows(conn: AsyncConnection, hours: Sequence[datetime]) -> _HourRows:
+    cells: dict[tuple[datetime, tuple[object, ...]], _Cell] = {}
+    names = set()
     for row in await conn.execute(_cell_sums_stmt(conn.dialect.name, hours)):
-        v = row[9:]
-        out.append(_Cell(parse_hour(row[0]), _normal_key(row[1:9]), {
+        hour, key, v = parse_hour(row[0]), _normal_key(row[1:9]), row[10:]
+        names.add((hour, key[0], key[3], row[9]))
+        values = {
             "requests": int(v[0]), "input_tokens": int(v[1] or 0), "output_tokens": int(v[2] or 0),
             "cache_creation_tokens": int(v[3] or 0), "cache_read_tokens": int(v[4] or 0),
             "cost": float(v[5] or 0), "actual_cost": float(v[6] or 0), "cache_creation_cost": float(v[7] or 0),
@@ -163,8 +184,12 @@ async def _cell_sums(conn: AsyncConnection, hours: Sequence[datetime]) -> list[_
             "response_sum_ms": int(v[10] or 0), "response_max_ms": None if v[11] is None else int(v[11]),
             "first_byte_count": int(v[12] or 0), "first_byte_sum_ms": int(v[13] or 0),
             "first_byte_max_ms": None if v[14] is None else int(v[14]),
-        }, int(v[15] or 0)))
-    return out
+        }
+        if (hour, key) in cells:
+            cells[(hour, key)].add(values, int(v[15] or 0))
+        else:
+            cells[(hour, key)] = _Cell(hour, key, values, int(v[15] or 0))
+    return _HourRows(list(cells.values()), names)
 
 
 # What an hour's digest covers, besides its open rows and its candidates.
@@ -238,7 +263,7 @@ async def _candidate_rows(conn: AsyncConnection, hours: Sequence[datetime]) -> l
 async def _fingerprints(conn: AsyncConnection, hours: Sequence[datetime]) -> dict[datetime, Stamp]:
     if not hours:
         return {}
-    return _stamps(hours, await _cell_sums(conn, hours), await _candidate_rows(conn, hours))
+    return _stamps(hours, (await _hour_rows(conn, hours)).cells, await _candidate_rows(conn, hours))
 
 
 async def _census(conn: AsyncConnection, hours: Sequence[datetime]) -> dict[datetime, tuple[int, int]]:
@@ -312,7 +337,8 @@ async def _candidates(conn: AsyncConnection, now: datetime, recheck: timedelta) 
 
 async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetime, *, days: bool) -> int:
     dialect = conn.dialect.name
-    all_cells = await _cell_sums(conn, hours)
+    read = await _hour_rows(conn, hours)
+    all_cells = read.cells
     stamps = _stamps(hours, all_cells, await _candidate_rows(conn, hours))
     open_hours = {c.hour for c in all_cells if c.open_rows}
     ready = [h for h in hours if h not in open_hours]
@@ -355,7 +381,7 @@ async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetim
             for (cid, kind, b), n in hist.items()
         ])
     windows = _windows(ready)
-    await write_names(conn, lambda c: hour_of(c, dialect), windows, cell_id, parse_hour)
+    await write_names(conn, [n for n in read.names if n[0] in ready_set], cell_id)
     await write_fallbacks(conn, lambda c: hour_of(c, dialect), windows, ready, parse_hour)
     await conn.execute(insert(RollupHour), [
         {"hour": h, "rows": stamps[h].rows, "fingerprint": stamps[h].text(), "rolled_at": now}

@@ -11,7 +11,8 @@ request with candidates in hours not rolled up is read raw, whole (`queries.days
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,22 +43,15 @@ def candidate_fingerprint_stmt(hour_of: Any, windows: Sequence[tuple[datetime, d
     ).where(in_windows(rc.created_at, windows)).group_by(hour)
 
 
-async def write_names(conn: AsyncConnection, hour_of: Any, windows: Sequence[tuple[datetime, datetime]],
-                      cell_id: Any, parse_hour: Any) -> None:
-    u = Usage
-    hour = hour_of(u.created_at).label("hour")
-    stmt = (
-        select(hour, u.user_id, u.model, u.provider_name)
-        .where(in_windows(u.created_at, windows))
-        .group_by(hour, u.user_id, u.model, u.provider_name)
-    )
-    rows = []
-    for h, user_id, model, provider_name in await conn.execute(stmt):
-        at = parse_hour(h)
-        rows.append({
-            "id": cell_id(at, ("names", user_id, model, provider_name)), "hour": at,
-            "user_id": user_id, "model": model, "provider_name": provider_name,
-        })
+async def write_names(conn: AsyncConnection, names: Iterable[tuple[datetime, object, object, object]],
+                      cell_id: Any) -> None:
+    """The distinct (hour, user, model, provider name) of the hours being rolled up, as read
+    with their cells."""
+    rows = [
+        {"id": cell_id(hour, ("names", user_id, model, provider_name)), "hour": hour,
+         "user_id": user_id, "model": model, "provider_name": provider_name}
+        for hour, user_id, model, provider_name in names
+    ]
     if rows:
         await conn.execute(insert(UsageHourlyNames), rows)
 
@@ -71,17 +65,15 @@ async def write_fallbacks(conn: AsyncConnection, hour_of: Any, windows: Sequence
     # `status || ''` keeps the planner off Aether's status index, which reads every executed
     # candidate of all history: the hours' times, then the request ids, narrow candidates down.
     executed = rc.status.concat("").in_(EXECUTED_CANDIDATE)
-    touched = (
-        select(rc.request_id)
-        .where(executed, in_windows(rc.created_at, windows))
-        .distinct()
-        .scalar_subquery()
-    )
+    # No DISTINCT: the IN list is a set already.
+    touched = select(rc.request_id).where(executed, in_windows(rc.created_at, windows)).scalar_subquery()
     # A request makes a fallback in some window only if it has two executed candidates or more
-    # (in one hour or across hours): only those get entries.
+    # (in one hour or across hours): only those get entries. Counting every candidate, whatever
+    # its status, narrows the touched requests down from the request id index alone, without
+    # reading each candidate's row; the executed ones are counted below.
     several = (
         select(rc.request_id)
-        .where(executed, rc.request_id.in_(touched))
+        .where(rc.request_id.in_(touched))
         .group_by(rc.request_id)
         .having(func.count() > 1)
         .subquery()
@@ -94,7 +86,11 @@ async def write_fallbacks(conn: AsyncConnection, hour_of: Any, windows: Sequence
         .where(executed)
         .group_by(rc.request_id, hour, u.user_id)
     )
-    found = [(parse_hour(h), request_id, int(n), user_id) for request_id, h, n, user_id in await conn.execute(stmt)]
+    per_hour = [(parse_hour(h), request_id, int(n), user_id) for request_id, h, n, user_id in await conn.execute(stmt)]
+    executed_in_all: dict[str, int] = defaultdict(int)
+    for _h, request_id, n, _user in per_hour:
+        executed_in_all[request_id] += n
+    found = [entry for entry in per_hour if executed_in_all[entry[1]] > 1]
     if not found:
         return
     now_rolled = set(ready)
