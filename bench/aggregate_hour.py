@@ -2,6 +2,7 @@
 comparing every rolled-up hour of the last day in full (what each run did before the census).
 
     python bench/aggregate_hour.py --sqlite /tmp/hour.db [--start-postgres] [--rows 10000 100000] [--slowest 4]
+                                   [--baseline REV]
 
 The database: `--requests` generated requests over `--days` days, Aether-shaped, then
 `statsgraph db init --create-indexes` + `statsgraph aggregate`. For each size, one closed hour
@@ -11,14 +12,20 @@ runs are timed as the hourly schedule makes them, in both modes:
 - "next run": an hour later, the hour is inside the default recheck window (compared in full);
 - "the run after": another hour later, the hour is only counted again (as for the rest of the day).
 The hour's rollup is cleared between modes, so each mode rolls it up itself. Statements are the
-run's SQL statements, the advisory lock included."""
+run's SQL statements, the advisory lock included.
+
+`--baseline REV` adds the same three runs (census + recheck) made by the aggregator of another
+git revision (checked out into a temporary worktree, run in a subprocess that imports that
+revision's package) on the same database, right after, as a fourth column."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import random
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -104,6 +111,19 @@ async def timed_run(url: str, now: datetime, recheck: timedelta, slowest: int = 
     return elapsed, len(timings)
 
 
+def baseline_run(worktree: Path, url: str, now: datetime, recheck: timedelta) -> tuple[float, int]:
+    """`timed_run` with the package of `worktree` imported first, so the aggregator timed is
+    that revision's; this script's own helpers are the same on both sides."""
+    code = (
+        f"import runpy, sys; sys.path.insert(0, {str(worktree)!r}); import statsgraph; "
+        f"assert statsgraph.__file__.startswith({str(worktree)!r}), statsgraph.__file__; "
+        f"sys.argv = ['aggregate_hour.py', '--one-run', {url!r}, {now.isoformat()!r}, {str(recheck.total_seconds())!r}]; "
+        f"runpy.run_path({str(Path(__file__).resolve())!r}, run_name='__main__')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    return float(out[0]), int(out[1])
+
+
 async def bench(label: str, url: str, args: argparse.Namespace) -> list[str]:
     print(f"[{label}] building {args.requests:,} requests / {args.days} days", file=sys.stderr, flush=True)
     await build(url, args.requests, args.days, BUILT_AT)
@@ -120,9 +140,17 @@ async def bench(label: str, url: str, args: argparse.Namespace) -> list[str]:
             await forget(url, hour)
             for name, at in runs:
                 results.setdefault(name, []).append(await timed_run(url, at, recheck, args.slowest))
-        for name, ((new_s, new_n), (old_s, old_n)) in results.items():
-            rows.append(f"| {label} | {n:,} | {name} | {old_s:.2f} s | {new_s:.2f} s | {new_s / old_s:.2f} "
-                        f"| {old_n} | {new_n} |")
+        if args.worktree:
+            await forget(url, hour)
+            for name, at in runs:
+                results[name].append(baseline_run(args.worktree, url, at, RECHECK))
+        for name, timed in results.items():
+            (new_s, new_n), (old_s, old_n) = timed[0], timed[1]
+            row = f"| {label} | {n:,} | {name} | {old_s:.2f} s | {new_s:.2f} s | {new_s / old_s:.2f} | {old_n} | {new_n} |"
+            if args.worktree:
+                base_s, base_n = timed[2]
+                row += f" {base_s:.2f} s | {base_n} |"
+            rows.append(row)
             print(rows[-1], file=sys.stderr, flush=True)
         hour += timedelta(hours=4)  # the next size in an hour of its own, after the last one's runs
     return rows
@@ -137,7 +165,29 @@ async def main() -> None:
     p.add_argument("--postgres-url", help="an empty PostgreSQL database to build in")
     p.add_argument("--start-postgres", action="store_true", help="start a throwaway server (tests/servers.py)")
     p.add_argument("--slowest", type=int, default=0, help="print each run's N slowest statements (stderr)")
+    p.add_argument("--baseline", metavar="REV", help="also time the aggregator of this git revision")
+    p.add_argument("--one-run", nargs=3, metavar=("URL", "NOW", "RECHECK_SECONDS"), help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.one_run:
+        url, now, recheck = args.one_run
+        seconds, statements = await timed_run(url, datetime.fromisoformat(now), timedelta(seconds=float(recheck)))
+        print(seconds, statements)
+        return
+    args.worktree = None
+    if args.baseline:
+        args.worktree = Path(tempfile.mkdtemp(prefix="statsgraph-baseline-")) / "tree"
+        root = Path(__file__).resolve().parents[1]
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(args.worktree), args.baseline],
+                       check=True, capture_output=True)
+    try:
+        await run_all(args)
+    finally:
+        if args.worktree:
+            subprocess.run(["git", "-C", str(Path(__file__).resolve().parents[1]), "worktree", "remove", "--force",
+                            str(args.worktree)], check=False, capture_output=True)
+
+
+async def run_all(args: argparse.Namespace) -> None:
     rows: list[str] = []
     if args.sqlite:
         path = Path(args.sqlite).resolve()
@@ -157,9 +207,10 @@ async def main() -> None:
             server.stop()
     print(f"\n{args.requests:,} requests over {args.days} days, plus one hour of the given rows "
           f"({datetime.now(UTC):%Y-%m-%d})\n")
+    extra = (f" {args.baseline} (census + recheck) | statements {args.baseline} |", "---|---|") if args.worktree else ("", "")
     print("| database | the hour's rows | run | every hour in full | census + recheck | ratio "
-          "| statements in full | statements census |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"| statements in full | statements census |{extra[0]}")
+    print(f"|---|---|---|---|---|---|---|---|{extra[1]}")
     print("\n".join(rows))
 
 
