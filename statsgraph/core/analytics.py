@@ -8,7 +8,7 @@ same whichever source a cell came from."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -251,14 +251,12 @@ def key_order(key: Key) -> tuple:
     return tuple((v is None, "" if v is None else v) for v in key)
 
 
-def _rank(order: UsageOrder, key: Key, m: Measures) -> tuple:
-    if order is UsageOrder.COST_DESC:
-        return (-m.cost, key_order(key))
-    if order is UsageOrder.REQUESTS_DESC:
-        return (-m.requests, key_order(key))
-    if order is UsageOrder.TOKENS_DESC:
-        return (-m.total_tokens, key_order(key))
-    return (key_order(key),)
+_RANKS: dict[UsageOrder, Callable[[tuple[Key, Measures]], tuple]] = {
+    UsageOrder.COST_DESC: lambda kv: (-kv[1].cost, key_order(kv[0])),
+    UsageOrder.REQUESTS_DESC: lambda kv: (-kv[1].requests, key_order(kv[0])),
+    UsageOrder.TOKENS_DESC: lambda kv: (-kv[1].total_tokens, key_order(kv[0])),
+    UsageOrder.KEY_ASC: lambda kv: (key_order(kv[0]),),
+}
 
 
 @dataclass(slots=True)
@@ -271,7 +269,7 @@ class Group:
 def top_groups(by_key: dict[Key, Measures], order: UsageOrder, limit: int) -> list[Group]:
     """The first `limit` groups in `order` (ties by key), then one `isOther` group holding the
     rest when there is a rest: the groups always add up to the whole."""
-    ranked = sorted(by_key.items(), key=lambda kv: _rank(order, kv[0], kv[1]))
+    ranked = sorted(by_key.items(), key=_RANKS[order])
     out = [Group(k, m) for k, m in ranked[:limit]]
     rest = ranked[limit:]
     if rest:
@@ -317,16 +315,17 @@ def build_report(
         cell_at(whole, key).add(m)
         if granularity is not None:
             add_into(per_bucket[index], key, m)
+    # Totals are the sum of the groups (the top ones and the rest): every cell is added once
+    # into its group, not once more into the totals, and Σ groups = totals by construction.
     buckets = []
     if granularity is not None:
         for i in range(n):
-            cells_i = per_bucket[i]
-            buckets.append(Bucket(
-                edges[i], edges[i + 1], sum_measures(cells_i.values()), top_groups(cells_i, order, limit)
-            ))
+            groups_i = top_groups(per_bucket[i], order, limit)
+            buckets.append(Bucket(edges[i], edges[i + 1], sum_measures(g.measures for g in groups_i), groups_i))
+    groups = top_groups(whole, order, limit)
     return Report(
         start=edges[0], end=edges[-1], time_zone=time_zone, granularity=granularity,
-        dimensions=dimensions, totals=sum_measures(whole.values()), groups=top_groups(whole, order, limit),
+        dimensions=dimensions, totals=sum_measures(g.measures for g in groups), groups=groups,
         buckets=buckets,
     )
 

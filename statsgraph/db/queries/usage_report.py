@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from ...core.analytics import Dimension, Filter, Key, Measures, add_into, cell_at
-from ...core.latency import LatencyKind
+from ...core.latency import Latency, LatencyKind
 from ...core.scope import Scope
 from ..latency_sql import bucket_expr
 from ..models import Provider, Usage
@@ -129,12 +129,19 @@ class KeyReader:
         return key
 
 
-def _num(value: object) -> int:
-    return int(value or 0)  # type: ignore[call-overload]
-
-
-def _flt(value: object) -> float:
-    return float(value or 0.0)  # type: ignore[arg-type]
+def measures_of(v: Sequence[Any]) -> Measures:
+    """A cell's measures from the sixteen sums raw and rolled-up cells are both read as:
+    requests, errors, four token sums, four cost sums, then each latency's count, sum and max."""
+    return Measures(
+        requests=int(v[0] or 0), error_requests=int(v[1] or 0), input_tokens=int(v[2] or 0),
+        output_tokens=int(v[3] or 0), cache_creation_tokens=int(v[4] or 0), cache_read_tokens=int(v[5] or 0),
+        cost=float(v[6] or 0), actual_cost=float(v[7] or 0), cache_creation_cost=float(v[8] or 0),
+        cache_read_cost=float(v[9] or 0),
+        response=Latency(count=int(v[10] or 0), sum_ms=float(v[11] or 0),
+                         max_ms=None if v[12] is None else float(v[12])),
+        first_byte=Latency(count=int(v[13] or 0), sum_ms=float(v[14] or 0),
+                           max_ms=None if v[15] is None else float(v[15])),
+    )
 
 
 async def raw_cells(
@@ -183,17 +190,8 @@ async def raw_cells(
     n = len(dims)
     cells: dict[tuple[int, Key], Measures] = {}
     key_of = KeyReader(dims, 1)
-    for row in await session.execute(stmt):
-        key = key_of(row)
-        v = row[1 + n:]
-        m = Measures(
-            requests=_num(v[0]), error_requests=_num(v[1]), input_tokens=_num(v[2]), output_tokens=_num(v[3]),
-            cache_creation_tokens=_num(v[4]), cache_read_tokens=_num(v[5]), cost=_flt(v[6]),
-            actual_cost=_flt(v[7]), cache_creation_cost=_flt(v[8]), cache_read_cost=_flt(v[9]),
-        )
-        m.response.add_sums(_num(v[10]), _flt(v[11]), None if v[12] is None else float(v[12]))
-        m.first_byte.add_sums(_num(v[13]), _flt(v[14]), None if v[15] is None else float(v[15]))
-        add_into(cells, (int(row[0]), key), m)
+    for row in await (await session.connection()).execute(stmt):
+        add_into(cells, (int(row[0]), key_of(row)), measures_of(row[1 + n:]))
 
     if histograms:
         parts = []
@@ -217,6 +215,6 @@ async def raw_cells(
 
 
 __all__ = [
-    "KeyReader", "bucket_index", "dimension_expr", "filter_conditions", "in_windows", "key_value", "needs_provider_join",
+    "KeyReader", "bucket_index", "measures_of", "dimension_expr", "filter_conditions", "in_windows", "key_value", "needs_provider_join",
     "provider_join", "provider_key", "raw_cells",
 ]

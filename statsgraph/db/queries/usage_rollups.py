@@ -32,7 +32,7 @@ from ..rollup_tables import (
     UsageHourlyLatency,
     UsageHourlyNames,
 )
-from .usage_report import KeyReader, bucket_index, in_windows
+from .usage_report import KeyReader, bucket_index, in_windows, measures_of
 
 HOUR = timedelta(hours=1)
 UTC = timezone.utc
@@ -213,18 +213,8 @@ async def rollup_cells(
     ).group_by(*group_cols)
     n = len(dims)
     key_of = KeyReader(dims, 1)
-    for row in await session.execute(stmt):
-        key = key_of(row)
-        v = row[1 + n:]
-        m = Measures(
-            requests=int(v[0] or 0), error_requests=int(v[1] or 0), input_tokens=int(v[2] or 0),
-            output_tokens=int(v[3] or 0), cache_creation_tokens=int(v[4] or 0), cache_read_tokens=int(v[5] or 0),
-            cost=float(v[6] or 0), actual_cost=float(v[7] or 0), cache_creation_cost=float(v[8] or 0),
-            cache_read_cost=float(v[9] or 0),
-        )
-        m.response.add_sums(int(v[10] or 0), float(v[11] or 0), None if v[12] is None else float(v[12]))
-        m.first_byte.add_sums(int(v[13] or 0), float(v[14] or 0), None if v[15] is None else float(v[15]))
-        add_into(into, (int(row[0]), key), m)
+    for row in await (await session.connection()).execute(stmt):
+        add_into(into, (int(row[0]), key_of(row)), measures_of(row[1 + n:]))
     if not histograms:
         return
     L = level.latency
