@@ -13,7 +13,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -129,18 +143,26 @@ class KeyReader:
         return key
 
 
+def int_sum(column: Any) -> ColumnElement[int]:
+    """A sum as a plain integer: 0 over no rows, and not PostgreSQL's NUMERIC (the sum of a
+    BIGINT), so a result row needs no conversion."""
+    return cast(func.coalesce(func.sum(column), literal_column("0")), BigInteger)
+
+
+def float_sum(column: Any) -> ColumnElement[float]:
+    """A sum as a float, whatever the column's numeric type (a NUMERIC cost column would
+    otherwise come back as Decimal)."""
+    return cast(func.coalesce(func.sum(column), literal_column("0.0")), Float)
+
+
 def measures_of(v: Sequence[Any]) -> Measures:
-    """A cell's measures from the sixteen sums raw and rolled-up cells are both read as:
-    requests, errors, four token sums, four cost sums, then each latency's count, sum and max."""
+    """A cell's measures from the sixteen sums raw and rolled-up cells are both read as, typed
+    by `int_sum` and `float_sum`: requests, errors, four token sums, four cost sums, then each
+    latency's count, sum and max (None without a value). Positional: one call per result row
+    of a report, and there can be tens of thousands."""
     return Measures(
-        requests=int(v[0] or 0), error_requests=int(v[1] or 0), input_tokens=int(v[2] or 0),
-        output_tokens=int(v[3] or 0), cache_creation_tokens=int(v[4] or 0), cache_read_tokens=int(v[5] or 0),
-        cost=float(v[6] or 0), actual_cost=float(v[7] or 0), cache_creation_cost=float(v[8] or 0),
-        cache_read_cost=float(v[9] or 0),
-        response=Latency(count=int(v[10] or 0), sum_ms=float(v[11] or 0),
-                         max_ms=None if v[12] is None else float(v[12])),
-        first_byte=Latency(count=int(v[13] or 0), sum_ms=float(v[14] or 0),
-                           max_ms=None if v[15] is None else float(v[15])),
+        v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9],
+        Latency(v[10], v[11], v[12]), Latency(v[13], v[14], v[15]),
     )
 
 
@@ -177,13 +199,14 @@ async def raw_cells(
     stmt = select(
         *group_cols,
         func.count(),
-        func.sum(sub.c.err),
-        func.sum(sub.c.input_tokens), func.sum(sub.c.output_tokens),
-        func.sum(sub.c.cache_creation_input_tokens), func.sum(sub.c.cache_read_input_tokens),
-        func.sum(sub.c.total_cost_usd), func.sum(sub.c.actual_total_cost_usd),
-        func.sum(sub.c.cache_creation_cost_usd), func.sum(sub.c.cache_read_cost_usd),
-        func.count(sub.c.response_time_ms), func.sum(sub.c.response_time_ms), func.max(sub.c.response_time_ms),
-        func.count(sub.c.first_byte_time_ms), func.sum(sub.c.first_byte_time_ms),
+        int_sum(sub.c.err),
+        int_sum(sub.c.input_tokens), int_sum(sub.c.output_tokens),
+        int_sum(sub.c.cache_creation_input_tokens), int_sum(sub.c.cache_read_input_tokens),
+        float_sum(sub.c.total_cost_usd), float_sum(sub.c.actual_total_cost_usd),
+        float_sum(sub.c.cache_creation_cost_usd), float_sum(sub.c.cache_read_cost_usd),
+        func.count(sub.c.response_time_ms), int_sum(sub.c.response_time_ms),
+        func.max(sub.c.response_time_ms),
+        func.count(sub.c.first_byte_time_ms), int_sum(sub.c.first_byte_time_ms),
         func.max(sub.c.first_byte_time_ms),
     ).group_by(*group_cols)
 
@@ -215,6 +238,6 @@ async def raw_cells(
 
 
 __all__ = [
-    "KeyReader", "bucket_index", "measures_of", "dimension_expr", "filter_conditions", "in_windows", "key_value", "needs_provider_join",
+    "KeyReader", "bucket_index", "float_sum", "int_sum", "measures_of", "dimension_expr", "filter_conditions", "in_windows", "key_value", "needs_provider_join",
     "provider_join", "provider_key", "raw_cells",
 ]

@@ -32,7 +32,7 @@ from ..rollup_tables import (
     UsageHourlyLatency,
     UsageHourlyNames,
 )
-from .usage_report import KeyReader, bucket_index, in_windows, measures_of
+from .usage_report import KeyReader, bucket_index, float_sum, in_windows, int_sum, measures_of
 
 HOUR = timedelta(hours=1)
 UTC = timezone.utc
@@ -204,11 +204,11 @@ async def rollup_cells(
     group_cols = [inner.c.b, *(inner.c[f"d{i}"] for i in range(len(dims)))]
     c = inner.c
     stmt = select(
-        *group_cols, func.sum(c.requests), func.sum(case((c.is_error.is_(True), c.requests), else_=0)),
-        func.sum(c.input_tokens), func.sum(c.output_tokens), func.sum(c.cache_creation_tokens),
-        func.sum(c.cache_read_tokens), func.sum(c.cost), func.sum(c.actual_cost), func.sum(c.cache_creation_cost),
-        func.sum(c.cache_read_cost), func.sum(c.response_count), func.sum(c.response_sum_ms),
-        func.max(c.response_max_ms), func.sum(c.first_byte_count), func.sum(c.first_byte_sum_ms),
+        *group_cols, int_sum(c.requests), int_sum(case((c.is_error.is_(True), c.requests), else_=0)),
+        int_sum(c.input_tokens), int_sum(c.output_tokens), int_sum(c.cache_creation_tokens),
+        int_sum(c.cache_read_tokens), float_sum(c.cost), float_sum(c.actual_cost), float_sum(c.cache_creation_cost),
+        float_sum(c.cache_read_cost), int_sum(c.response_count), int_sum(c.response_sum_ms),
+        func.max(c.response_max_ms), int_sum(c.first_byte_count), int_sum(c.first_byte_sum_ms),
         func.max(c.first_byte_max_ms),
     ).group_by(*group_cols)
     n = len(dims)
