@@ -13,16 +13,9 @@ from statsgraph.db.setup import NEEDED_INDEXES, create_indexes
 from statsgraph.server.app import create_app
 from statsgraph.server.index_check import CREATE_COMMAND
 from statsgraph.server.runtime import make_runtime
-from tests.conftest import app_client, create_tables, fresh_database_url, settings_for, utc
+from tests.conftest import app_client, settings_for, utc
 
 NOW = utc(2026, 3, 10, 15, 30)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = fresh_database_url(request.param, request, tmp_path_factory)
-    await create_tables(url)
-    return url
 
 
 async def drop_needed_indexes(url: str) -> None:
@@ -50,31 +43,31 @@ async def readyz(url: str) -> dict:
 
 
 async def test_missing_indexes_are_warned_once_at_start_and_listed_in_readyz(
-    url: str, caplog: pytest.LogCaptureFixture
+    empty_db: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await drop_needed_indexes(url)
+    await drop_needed_indexes(empty_db)
     with caplog.at_level(logging.INFO, logger="statsgraph.server"):
-        await start_and_stop(url)
+        await start_and_stop(empty_db)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "index" in r.getMessage()]
     assert len(warnings) == 1, [r.getMessage() for r in caplog.records]
     message = warnings[0].getMessage()
     for ix in NEEDED_INDEXES:
         assert ix.name in message
     assert CREATE_COMMAND in message
-    assert (await readyz(url))["missingIndexes"] == [ix.name for ix in NEEDED_INDEXES]
+    assert (await readyz(empty_db))["missingIndexes"] == [ix.name for ix in NEEDED_INDEXES]
 
     # Created while the servers run: the next probe says so, no restart needed.
-    engine = make_engine(url)
+    engine = make_engine(empty_db)
     await create_indexes(engine, [NEEDED_INDEXES[0]])
     await engine.dispose()
-    assert (await readyz(url))["missingIndexes"] == [NEEDED_INDEXES[1].name]
+    assert (await readyz(empty_db))["missingIndexes"] == [NEEDED_INDEXES[1].name]
 
 
-async def test_nothing_is_warned_when_every_index_exists(url: str, caplog: pytest.LogCaptureFixture) -> None:
+async def test_nothing_is_warned_when_every_index_exists(empty_db: str, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="statsgraph.server"):
-        await start_and_stop(url)
+        await start_and_stop(empty_db)
     assert not [r for r in caplog.records if "index" in r.getMessage()]
-    assert (await readyz(url))["missingIndexes"] == []
+    assert (await readyz(empty_db))["missingIndexes"] == []
 
 
 async def test_an_unreachable_database_at_start_is_not_fatal(caplog: pytest.LogCaptureFixture) -> None:

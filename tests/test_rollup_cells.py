@@ -13,21 +13,14 @@ from statsgraph.db.engine import make_engine, make_session_factory
 from statsgraph.db.rollup_hourly import roll_up_hours
 from statsgraph.db.rollup_tables import UsageHourly, UsageHourlyNames
 from tests import reference as ref
-from tests.conftest import create_tables, fresh_database_url, utc
+from tests.conftest import utc
 from tests.factories import insert_dataset, make_api_key, make_provider, make_usage, make_user
 
 HOUR = utc(2026, 3, 10, 9)
 NOW = HOUR + timedelta(hours=2)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = fresh_database_url(request.param, request, tmp_path_factory)
-    await create_tables(url)
-    return url
-
-
-async def test_one_provider_under_two_names_is_one_cell(url: str) -> None:
+async def test_one_provider_under_two_names_is_one_cell(empty_db: str) -> None:
     user, provider = make_user(username="u"), make_provider(name="openai")
     key = make_api_key(user_id=user.id)
     rows = [
@@ -36,7 +29,7 @@ async def test_one_provider_under_two_names_is_one_cell(url: str) -> None:
                    response_time_ms=latency, first_byte_time_ms=latency // 4)
         for m, name, tokens, latency in ((1, "openai", 10, 900), (2, "openai-old", 20, 4000), (3, "openai-old", 40, 1200))
     ]
-    engine = make_engine(url)
+    engine = make_engine(empty_db)
     async with make_session_factory(engine)() as session:
         await insert_dataset(session, ref.Dataset(users=[user], api_keys=[key], providers=[provider], usage=rows))
     async with engine.connect() as conn:
