@@ -238,6 +238,6 @@ async def raw_cells(
 
 
 __all__ = [
-    "KeyReader", "bucket_index", "float_sum", "int_sum", "measures_of", "dimension_expr", "filter_conditions", "in_windows", "key_value", "needs_provider_join",
-    "provider_join", "provider_key", "raw_cells",
+    "KeyReader", "bucket_index", "dimension_expr", "filter_conditions", "float_sum", "in_windows", "int_sum",
+    "key_value", "measures_of", "needs_provider_join", "provider_join", "provider_key", "raw_cells",
 ]
