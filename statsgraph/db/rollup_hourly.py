@@ -228,7 +228,10 @@ class Stamp:
 
 def _candidate_states(candidate_rows: Sequence[Sequence[Any]]) -> dict[datetime, tuple[int, int, int, int]]:
     """Per hour, from `candidate_fingerprint_stmt`: all, executed, still open, position checksum."""
-    return {parse_hour(row[0]): tuple(int(v or 0) for v in row[1:5]) for row in candidate_rows}  # type: ignore[misc]
+    return {
+        parse_hour(row[0]): (int(row[1] or 0), int(row[2] or 0), int(row[3] or 0), int(row[4] or 0))
+        for row in candidate_rows
+    }
 
 
 def _state_text(state: tuple[int, int, int, int]) -> str:
@@ -284,8 +287,8 @@ async def _census(conn: AsyncConnection, hours: Sequence[datetime]) -> dict[date
 
 
 # PostgreSQL's default work_mem (4 MB) sends the grouped reads of an hour of 100,000 rows to
-# sorts on disk; with room they are hash aggregates in memory, about twice as fast
-# (bench/README.md, "One hourly run"). SET LOCAL: it ends with each transaction, so the API's
+# sorts on disk; with room they are hash aggregates in memory (bench/README.md, "One hourly
+# run"). SET LOCAL: it ends with each transaction, so the API's
 # pooled connections keep the server's setting. Past it, PostgreSQL spills to disk as before.
 ROLLUP_WORK_MEM = "64MB"
 
