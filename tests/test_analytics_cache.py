@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 
-from statsgraph.core.analytics import Dimension, Granularity, UsageOrder, build_report
+from statsgraph.core.analytics import Dimension, Granularity, Group, assemble_report
 from statsgraph.core.analytics import Measures as CoreMeasures
 from statsgraph.db.engine import count_statements
 from statsgraph.resolvers.cache import codec
@@ -145,10 +145,12 @@ def test_a_report_round_trips_and_a_tampered_one_is_refused() -> None:
     m.response.add_value(4_000)
     n = CoreMeasures(requests=2, input_tokens=10)
     n.first_byte.add_value(80)
-    report = build_report(
-        [(0, ("gpt-4o", None), m), (1, ("claude", 200), n)], edges=edges, time_zone=TZ,
+    other = CoreMeasures(requests=2, input_tokens=10)
+    other.first_byte.add_value(80)
+    report = assemble_report(
+        [Group(("gpt-4o", None), m), Group((), other, is_other=True)],
+        [[Group(("gpt-4o", None), m)], [Group(("claude", 200), n)]], edges=edges, time_zone=TZ,
         granularity=Granularity.DAY, dimensions=(Dimension.MODEL, Dimension.STATUS_CODE),
-        order=UsageOrder.COST_DESC, limit=1,
     )
     plain = codec.loads(codec.dumps(report))
     assert report_from_plain(plain) == report

@@ -128,6 +128,6 @@ async def test_statements_do_not_grow_with_buckets_or_groups(world, rolled_up: b
                 got = await api.query(REFS_DOC, {"range": rng, "g": g, "by": by, "limit": limit})
             assert got["usage"]["groups"]
             counts.add(counter.count)
-    # auth, the rolled-up hours, raw sums and histograms (and the rollups' when there are some),
+    # auth, the rolled-up hours, the ranked sums of every source and their histograms,
     # then one statement per kind of reference
-    assert counts == {1 + 1 + 2 + (2 if rolled_up else 0) + 3}, counts
+    assert counts == {1 + 1 + 2 + 3}, counts

@@ -1,18 +1,16 @@
 """The arithmetic of usage reports, apart from any database: calendar units in a time zone,
-additive measures, and the ranking of groups with their "other" remainder.
+additive measures, and a report assembled from its ranked groups.
 
-A report is built from cells: (bucket index, group key) → Measures. Queries produce cells (from
-raw rows, from hourly rollups, or both); everything here only adds them up, so a figure is the
-same whichever source a cell came from."""
+The database ranks a report's groups (each bucket's and the whole range's, the rest summed into
+one "other" group) and hands them over as Groups; everything here only adds them up into bucket
+and report totals, so a figure is the same whichever source its rows came from."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from .latency import Latency
@@ -44,6 +42,9 @@ class Dimension(enum.Enum):
 
 
 class UsageOrder(enum.Enum):
+    """How groups rank: by the measure, largest first, ties (and KEY_ASC) by key ascending per
+    dimension in `groupBy` order, nulls last, strings by code point."""
+
     COST_DESC = "cost_desc"
     REQUESTS_DESC = "requests_desc"
     TOKENS_DESC = "tokens_desc"
@@ -219,24 +220,6 @@ class Measures:
 Key = tuple[object, ...]
 
 
-def add_into(cells: dict[Any, Measures], key: Any, m: Measures) -> None:
-    """Add `m` to the cell at `key`; `m` itself becomes the cell when there is none yet, so it
-    must not be used elsewhere afterwards."""
-    cell = cells.get(key)
-    if cell is None:
-        cells[key] = m
-    else:
-        cell.add(m)
-
-
-def cell_at(cells: dict[Any, Measures], key: Any) -> Measures:
-    """The cell at `key`, created empty when there is none."""
-    cell = cells.get(key)
-    if cell is None:
-        cell = cells[key] = Measures()
-    return cell
-
-
 def sum_measures(items: Iterable[Measures]) -> Measures:
     out = Measures()
     for m in items:
@@ -244,37 +227,11 @@ def sum_measures(items: Iterable[Measures]) -> Measures:
     return out
 
 
-@lru_cache(maxsize=1 << 16)
-def key_order(key: Key) -> tuple:
-    """Keys ascending: per dimension, values before null, then by value. Cached, since every
-    bucket ranks the same keys again."""
-    return tuple((v is None, "" if v is None else v) for v in key)
-
-
-_RANKS: dict[UsageOrder, Callable[[tuple[Key, Measures]], tuple]] = {
-    UsageOrder.COST_DESC: lambda kv: (-kv[1].cost, key_order(kv[0])),
-    UsageOrder.REQUESTS_DESC: lambda kv: (-kv[1].requests, key_order(kv[0])),
-    UsageOrder.TOKENS_DESC: lambda kv: (-kv[1].total_tokens, key_order(kv[0])),
-    UsageOrder.KEY_ASC: lambda kv: (key_order(kv[0]),),
-}
-
-
 @dataclass(slots=True)
 class Group:
     key: Key
     measures: Measures
     is_other: bool = False
-
-
-def top_groups(by_key: dict[Key, Measures], order: UsageOrder, limit: int) -> list[Group]:
-    """The first `limit` groups in `order` (ties by key), then one `isOther` group holding the
-    rest when there is a rest: the groups always add up to the whole."""
-    ranked = sorted(by_key.items(), key=_RANKS[order])
-    out = [Group(k, m) for k, m in ranked[:limit]]
-    rest = ranked[limit:]
-    if rest:
-        out.append(Group((), sum_measures(m for _, m in rest), is_other=True))
-    return out
 
 
 @dataclass(slots=True)
@@ -297,35 +254,27 @@ class Report:
     buckets: list[Bucket]
 
 
-def build_report(
-    cells: Iterable[tuple[int, Key, Measures]],
+def assemble_report(
+    whole: list[Group],
+    per_bucket: Sequence[list[Group]] | None,
     *,
     edges: Sequence[datetime],
     time_zone: str,
     granularity: Granularity | None,
     dimensions: tuple[Dimension, ...],
-    order: UsageOrder,
-    limit: int,
 ) -> Report:
-    """Add cells (bucket index, key, measures) into totals, ranked groups and buckets."""
-    n = len(edges) - 1
-    whole: dict[Key, Measures] = {}
-    per_bucket: list[dict[Key, Measures]] = [{} for _ in range(n)]
-    for index, key, m in cells:
-        cell_at(whole, key).add(m)
-        if granularity is not None:
-            add_into(per_bucket[index], key, m)
-    # Totals are the sum of the groups (the top ones and the rest): every cell is added once
-    # into its group, not once more into the totals, and Σ groups = totals by construction.
+    """A report from its ranked groups: the whole range's, and each bucket's when there is a
+    granularity (index i for [edges[i], edges[i+1])). Totals are the sum of the groups (the
+    top ones and the rest), so Σ groups = totals by construction."""
     buckets = []
     if granularity is not None:
+        n = len(edges) - 1
+        rows = per_bucket or [[] for _ in range(n)]
         for i in range(n):
-            groups_i = top_groups(per_bucket[i], order, limit)
-            buckets.append(Bucket(edges[i], edges[i + 1], sum_measures(g.measures for g in groups_i), groups_i))
-    groups = top_groups(whole, order, limit)
+            buckets.append(Bucket(edges[i], edges[i + 1], sum_measures(g.measures for g in rows[i]), rows[i]))
     return Report(
         start=edges[0], end=edges[-1], time_zone=time_zone, granularity=granularity,
-        dimensions=dimensions, totals=sum_measures(g.measures for g in groups), groups=groups,
+        dimensions=dimensions, totals=sum_measures(g.measures for g in whole), groups=whole,
         buckets=buckets,
     )
 
@@ -346,15 +295,11 @@ __all__ = [
     "RangeError",
     "Report",
     "UsageOrder",
-    "add_into",
     "bucket_edges",
-    "build_report",
-    "cell_at",
+    "assemble_report",
     "check_buckets",
     "check_limit",
     "check_range",
     "day_start",
-    "key_order",
     "sum_measures",
-    "top_groups",
 ]

@@ -1,5 +1,5 @@
-"""The `usage` report: arguments checked against the contract, the scope applied, cells read
-(hourly rollups where they cover, raw rows for the rest) and added up by the pure core."""
+"""The `usage` report: arguments checked against the contract, the scope applied, groups read
+and ranked (rollups where they cover, raw rows for the rest) and added up by the pure core."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from ..core.analytics import (
     RangeError,
     Report,
     UsageOrder,
+    assemble_report,
     bucket_edges,
-    build_report,
     check_buckets,
     check_limit,
     check_range,
@@ -30,7 +30,7 @@ from ..core.analytics import (
 )
 from ..core.latency import LatencyKind
 from ..core.scope import Scope, UserScope
-from ..db.queries.usage_cells import report_cells
+from ..db.queries.usage_cells import report_groups
 from .cache.reports import report_from_plain
 from .context import Context
 from .errors import BadUserInput, Forbidden
@@ -146,12 +146,12 @@ async def usage_report(
 
     async def compute() -> Report:
         async with ctx.sessions() as session:
-            cells = await report_cells(
+            ranked = await report_groups(
                 session, scope=scope, flt=flt, dims=dims, edges=edges, histograms=histograms,
+                buckets=granularity is not None, order=order, limit=limit,
             )
-        return build_report(
-            ((b, k, m) for (b, k), m in cells.items()),
-            edges=edges, time_zone=tz_name, granularity=granularity, dimensions=dims, order=order, limit=limit,
+        return assemble_report(
+            ranked.whole, ranked.buckets, edges=edges, time_zone=tz_name, granularity=granularity, dimensions=dims,
         )
 
     # Keyed by the data's scope and the arguments as asked (a range running to now is one entry

@@ -1,4 +1,4 @@
-"""The pure arithmetic of usage reports: calendar units in a zone, limits, ranking with "other"."""
+"""The pure arithmetic of usage reports: calendar units in a zone, limits, a report adding up its ranked groups."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from statsgraph.core.analytics import (
+    Dimension,
     Granularity,
+    Group,
     Measures,
     RangeError,
-    UsageOrder,
+    assemble_report,
     bucket_edges,
     check_buckets,
     check_range,
-    sum_measures,
-    top_groups,
 )
 
 UTC = timezone.utc
@@ -65,14 +65,15 @@ def test_limits() -> None:
         check_buckets([start + timedelta(hours=i) for i in range(802)])
 
 
-def test_top_groups_ties_by_key_and_the_other_group_adds_up() -> None:
-    cells = {(name,): Measures(requests=n, cost=c) for name, n, c in (
-        ("b", 5, 1.0), ("a", 2, 1.0), ("c", 9, 0.5), (None, 1, 3.0), ("d", 1, 0.0),
-    )}
-    got = top_groups(cells, UsageOrder.COST_DESC, 3)
-    assert [g.key for g in got] == [(None,), ("a",), ("b",), ()]
-    assert got[-1].is_other and got[-1].measures.requests == 10
-    assert sum_measures(g.measures for g in got).requests == sum(m.requests for m in cells.values())
-    by_key = top_groups(cells, UsageOrder.KEY_ASC, 10)
-    assert [g.key for g in by_key] == [("a",), ("b",), ("c",), ("d",), (None,)]
-    assert not any(g.is_other for g in by_key)
+def test_a_report_adds_up_its_groups() -> None:
+    edges = [datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC)]
+    first = [Group(("a",), Measures(requests=2, cost=1.5)), Group((), Measures(requests=3, cost=0.25), is_other=True)]
+    second = [Group(("b",), Measures(requests=4, input_tokens=7))]
+    whole = [Group(("b",), Measures(requests=4, input_tokens=7)), Group((), Measures(requests=5, cost=1.75), is_other=True)]
+    report = assemble_report(whole, [first, second], edges=edges, time_zone="UTC", granularity=Granularity.DAY,
+                             dimensions=(Dimension.MODEL,))
+    assert [b.totals.requests for b in report.buckets] == [5, 4]
+    assert report.buckets[0].totals.cost == 1.75 and report.buckets[1].totals.input_tokens == 7
+    assert report.totals.requests == 9 and report.totals.cost == 1.75
+    without = assemble_report(whole, None, edges=edges[::2], time_zone="UTC", granularity=None, dimensions=(Dimension.MODEL,))
+    assert without.buckets == [] and without.totals.requests == 9

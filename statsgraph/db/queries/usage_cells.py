@@ -1,20 +1,22 @@
-"""Every cell of a usage report: daily rollups where they serve, hourly rollups where those
-serve, raw rows for the rest.
+"""A usage report's groups from every source: daily rollups where they serve, hourly rollups
+where those serve, raw rows for the rest.
 
-Six grouped statements at most (sums and histograms of days, of hours and of raw rows) plus one
-each for the built days and the rolled-up hours, whatever the buckets and groups."""
+Two statements (the sums of every source, ranked; their histograms when percentiles are asked)
+plus one each for the built days and the rolled-up hours, whatever the buckets and groups."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...core.analytics import Dimension, Filter, Key, Measures
+from ...core.analytics import Dimension, Filter, UsageOrder
 from ...core.latency import LatencyKind
 from ...core.scope import Scope
-from .usage_report import raw_cells
+from .usage_ranking import RankedGroups, ranked_groups
+from .usage_report import raw_histograms, raw_sums
 from .usage_rollups import (
     DAILY,
     HOURLY,
@@ -26,14 +28,15 @@ from .usage_rollups import (
     placed_in,
     rolled_days,
     rolled_hours,
-    rollup_cells,
+    rollup_histograms,
+    rollup_sums,
     serving_days,
     serving_hours,
     windows_of,
 )
 
 
-async def report_cells(
+async def report_groups(
     session: AsyncSession,
     *,
     scope: Scope,
@@ -41,26 +44,29 @@ async def report_cells(
     dims: Sequence[Dimension],
     edges: Sequence[datetime],
     histograms: frozenset[LatencyKind],
-    use_rollups: bool = True,
-) -> dict[tuple[int, Key], Measures]:
+    buckets: bool,
+    order: UsageOrder,
+    limit: int,
+) -> RankedGroups:
+    """The report's ranked groups, the whole range's and (with `buckets`) each bucket's."""
     start, end = edges[0], edges[-1]
     days: list[Window] = []
-    hours: list[Window] = []
-    if use_rollups:
-        if days_serve(scope, flt, dims):
-            days = serving_days(await rolled_days(session, start, end), edges)
-        hour_starts = serving_hours(await rolled_hours(session, start, end), edges)
-        hours = windows_of(hours_outside(hour_starts, days))
-    cells = await raw_cells(
-        session, scope=scope, flt=flt, dims=dims, edges=edges, windows=complement(start, end, merged([*days, *hours])),
-        histograms=histograms,
-    )
+    if days_serve(scope, flt, dims):
+        days = serving_days(await rolled_days(session, start, end), edges)
+    hour_starts = serving_hours(await rolled_hours(session, start, end), edges)
+    hours = windows_of(hours_outside(hour_starts, days))
+    raw = complement(start, end, merged([*days, *hours]))
+    common: dict[str, Any] = {"scope": scope, "flt": flt, "dims": dims, "edges": edges}
+    sums = [raw_sums(**common, windows=raw)]
+    hists = raw_histograms(**common, windows=raw, histograms=histograms)
     for level, windows in ((DAILY, days), (HOURLY, hours)):
-        await rollup_cells(
-            session, scope=scope, flt=flt, dims=dims, edges=edges, level=level, placed=placed_in(level, windows),
-            histograms=histograms, into=cells,
-        )
-    return cells
+        placed = placed_in(level, windows)
+        sums.append(rollup_sums(**common, level=level, placed=placed))
+        hists += rollup_histograms(**common, level=level, placed=placed, histograms=histograms)
+    return await ranked_groups(
+        session, sums=[s for s in sums if s is not None], histograms=hists, dims=dims,
+        buckets=len(edges) - 1 if buckets else None, order=order, limit=limit,
+    )
 
 
-__all__ = ["report_cells"]
+__all__ = ["report_groups"]

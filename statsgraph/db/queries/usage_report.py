@@ -2,8 +2,9 @@
 statements whose number does not depend on the buckets or groups.
 
 One statement sums every additive figure and the exact latency sums and maxima per (bucket,
-key); a second, only when percentiles are asked, counts latency values per (bucket, key, value)
-so the histograms can be built with the fixed bucket rule. Buckets are assigned in SQL by a
+key); a second, only when percentiles are asked, counts latency values per (bucket, key, latency
+bucket) by the fixed bucket rule. Both are built here and run as parts of a report's two
+statements (`usage_ranking`), beside the rollups' parts. Buckets are assigned in SQL by a
 binary CASE over the bucket edges, so any edges work (local midnights across DST, half-hour
 zones), on SQLite and PostgreSQL alike."""
 
@@ -26,12 +27,10 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from ...core.analytics import Dimension, Filter, Key, Measures, add_into, cell_at
+from ...core.analytics import Dimension, Filter, Key, Measures
 from ...core.latency import Latency, LatencyKind
 from ...core.scope import Scope
 from ..latency_sql import bucket_expr
@@ -166,24 +165,17 @@ def measures_of(v: Sequence[Any]) -> Measures:
     )
 
 
-async def raw_cells(
-    session: AsyncSession,
-    *,
-    scope: Scope,
-    flt: Filter,
-    dims: Sequence[Dimension],
-    edges: Sequence[datetime],
-    windows: Sequence[tuple[datetime, datetime]],
-    histograms: frozenset[LatencyKind],
-) -> dict[tuple[int, Key], Measures]:
-    """Cells of the raw rows with created_at in `windows` (inside [edges[0], edges[-1]))."""
-    if not windows:
-        return {}
-    base_where = [usage_in_scope(scope), in_windows(Usage.created_at, windows), *filter_conditions(flt)]
+def measure_columns(*sums: Any) -> list[ColumnElement[Any]]:
+    """The sixteen sums of a cell (see `measures_of`), labelled m0…m15 so the parts of a
+    report from different sources line up in one UNION."""
+    return [c.label(f"m{i}") for i, c in enumerate(sums)]
+
+
+def _raw_rows(scope: Scope, flt: Filter, dims: Sequence[Dimension], edges: Sequence[datetime],
+              windows: Sequence[tuple[datetime, datetime]]) -> Any:
+    """The raw rows of the report in `windows`, each with its bucket index and key columns."""
     b = bucket_index(Usage.created_at, edges, 0, len(edges) - 1).label("b")
     keys = [dimension_expr(d).label(f"d{i}") for i, d in enumerate(dims)]
-    join = needs_provider_join(dims, flt)
-
     inner = select(
         b, *keys,
         case((is_error(), 1), else_=0).label("err"),
@@ -191,53 +183,74 @@ async def raw_cells(
         Usage.cache_read_input_tokens, Usage.total_cost_usd, Usage.actual_total_cost_usd,
         Usage.cache_creation_cost_usd, Usage.cache_read_cost_usd,
         Usage.response_time_ms, Usage.first_byte_time_ms,
-    ).where(*base_where)
-    if join:
+    ).where(usage_in_scope(scope), in_windows(Usage.created_at, windows), *filter_conditions(flt))
+    if needs_provider_join(dims, flt):
         inner = provider_join(inner)
-    sub = inner.subquery("u")
+    return inner.subquery("u")
+
+
+def raw_sums(
+    *,
+    scope: Scope,
+    flt: Filter,
+    dims: Sequence[Dimension],
+    edges: Sequence[datetime],
+    windows: Sequence[tuple[datetime, datetime]],
+) -> Any | None:
+    """A statement of the cells (b, d0…, m0…m15) of the raw rows with created_at in `windows`;
+    None when there are no windows."""
+    if not windows:
+        return None
+    sub = _raw_rows(scope, flt, dims, edges, windows)
     group_cols = [sub.c.b, *(sub.c[f"d{i}"] for i in range(len(dims)))]
-    stmt = select(
+    return select(
         *group_cols,
-        func.count(),
-        int_sum(sub.c.err),
-        int_sum(sub.c.input_tokens), int_sum(sub.c.output_tokens),
-        int_sum(sub.c.cache_creation_input_tokens), int_sum(sub.c.cache_read_input_tokens),
-        float_sum(sub.c.total_cost_usd), float_sum(sub.c.actual_total_cost_usd),
-        float_sum(sub.c.cache_creation_cost_usd), float_sum(sub.c.cache_read_cost_usd),
-        func.count(sub.c.response_time_ms), int_sum(sub.c.response_time_ms),
-        func.max(sub.c.response_time_ms),
-        func.count(sub.c.first_byte_time_ms), int_sum(sub.c.first_byte_time_ms),
-        func.max(sub.c.first_byte_time_ms),
+        *measure_columns(
+            func.count(),
+            int_sum(sub.c.err),
+            int_sum(sub.c.input_tokens), int_sum(sub.c.output_tokens),
+            int_sum(sub.c.cache_creation_input_tokens), int_sum(sub.c.cache_read_input_tokens),
+            float_sum(sub.c.total_cost_usd), float_sum(sub.c.actual_total_cost_usd),
+            float_sum(sub.c.cache_creation_cost_usd), float_sum(sub.c.cache_read_cost_usd),
+            func.count(sub.c.response_time_ms), int_sum(sub.c.response_time_ms),
+            func.max(sub.c.response_time_ms),
+            func.count(sub.c.first_byte_time_ms), int_sum(sub.c.first_byte_time_ms),
+            func.max(sub.c.first_byte_time_ms),
+        ),
     ).group_by(*group_cols)
 
-    n = len(dims)
-    cells: dict[tuple[int, Key], Measures] = {}
-    key_of = KeyReader(dims, 1)
-    for row in await (await session.connection()).execute(stmt):
-        add_into(cells, (int(row[0]), key_of(row)), measures_of(row[1 + n:]))
 
-    if histograms:
-        parts = []
-        for kind, column in ((LatencyKind.RESPONSE, sub.c.response_time_ms),
-                             (LatencyKind.FIRST_BYTE, sub.c.first_byte_time_ms)):
-            if kind not in histograms:
-                continue
+def raw_histograms(
+    *,
+    scope: Scope,
+    flt: Filter,
+    dims: Sequence[Dimension],
+    edges: Sequence[datetime],
+    windows: Sequence[tuple[datetime, datetime]],
+    histograms: frozenset[LatencyKind],
+) -> list[Any]:
+    """Statements of the latency counts (kind, b, d0…, bucket, n) of the same rows, one per
+    asked latency."""
+    if not windows or not histograms:
+        return []
+    sub = _raw_rows(scope, flt, dims, edges, windows)
+    group_cols = [sub.c.b, *(sub.c[f"d{i}"] for i in range(len(dims)))]
+    parts = []
+    for kind, column in ((LatencyKind.RESPONSE, sub.c.response_time_ms),
+                         (LatencyKind.FIRST_BYTE, sub.c.first_byte_time_ms)):
+        if kind in histograms:
             bucket = bucket_expr(column)
             parts.append(
-                select(literal_column(str(int(kind))).label("kind"), *group_cols, bucket.label("bucket"), func.count().label("n"))
+                select(literal_column(str(int(kind))).label("kind"), *group_cols, bucket.label("bucket"),
+                       func.count().label("n"))
                 .where(column.is_not(None))
                 .group_by(*group_cols, bucket)
             )
-        key_at = KeyReader(dims, 2)
-        for row in await session.execute(parts[0] if len(parts) == 1 else union_all(*parts)):
-            key = key_at(row)
-            cell = cell_at(cells, (int(row[1]), key))
-            latency = cell.response if int(row[0]) == LatencyKind.RESPONSE else cell.first_byte
-            latency.add_buckets({int(row[2 + n]): int(row[3 + n])})
-    return cells
+    return parts
 
 
 __all__ = [
     "KeyReader", "bucket_index", "dimension_expr", "filter_conditions", "float_sum", "in_windows", "int_sum",
-    "key_value", "measures_of", "needs_provider_join", "provider_join", "provider_key", "raw_cells",
+    "key_value", "measure_columns", "measures_of", "needs_provider_join", "provider_join", "provider_key",
+    "raw_histograms", "raw_sums",
 ]

@@ -1,4 +1,4 @@
-"""Usage-report cells from the rollups, and which hours and days of a report they can serve.
+"""Usage-report cells from the rollups (as statements run by `usage_ranking`), and which hours and days of a report they can serve.
 
 A rolled-up UTC hour, or a rolled-up day, serves a report when it lies inside the range and
 inside one bucket (no bucket edge falls strictly within it: midnights of Asia/Kolkata do, so
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, false, func, literal_column, select, union_all
+from sqlalchemy import ColumnElement, and_, case, false, func, literal_column, select, union_all
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...core.analytics import Dimension, Filter, Key, Measures, add_into, cell_at
+from ...core.analytics import Dimension, Filter
 from ...core.latency import LatencyKind
 from ...core.scope import Scope, UserScope
 from ..rollup_tables import (
@@ -32,7 +32,7 @@ from ..rollup_tables import (
     UsageHourlyLatency,
     UsageHourlyNames,
 )
-from .usage_report import KeyReader, bucket_index, float_sum, in_windows, int_sum, measures_of
+from .usage_report import bucket_index, float_sum, in_windows, int_sum, measure_columns
 
 HOUR = timedelta(hours=1)
 UTC = timezone.utc
@@ -181,8 +181,44 @@ def cell_conditions(level: Level, scope: Scope, flt: Filter) -> list[ColumnEleme
     return out
 
 
-async def rollup_cells(
-    session: AsyncSession,
+def _placed_cells(level: Level, scope: Scope, flt: Filter, dims: Sequence[Dimension], edges: Sequence[datetime],
+                  placed: ColumnElement[bool]) -> tuple[list[Any], list[ColumnElement[bool]]]:
+    b = bucket_index(level.at, edges, 0, len(edges) - 1).label("b")
+    keys = [_dimension(level, d).label(f"d{i}") for i, d in enumerate(dims)]
+    return [b, *keys], [placed, *cell_conditions(level, scope, flt)]
+
+
+def rollup_sums(
+    *,
+    scope: Scope,
+    flt: Filter,
+    dims: Sequence[Dimension],
+    edges: Sequence[datetime],
+    level: Level,
+    placed: ColumnElement[bool] | None,
+) -> Any | None:
+    """A statement of the cells (b, d0…, m0…m15) of `level` whose placing column meets
+    `placed`; None when nothing is placed."""
+    if placed is None:
+        return None
+    columns, where = _placed_cells(level, scope, flt, dims, edges, placed)
+    inner = select(*columns, level.cells).where(*where).subquery("h")
+    c = inner.c
+    group_cols = [c.b, *(c[f"d{i}"] for i in range(len(dims)))]
+    return select(
+        *group_cols,
+        *measure_columns(
+            int_sum(c.requests), int_sum(case((c.is_error.is_(True), c.requests), else_=0)),
+            int_sum(c.input_tokens), int_sum(c.output_tokens), int_sum(c.cache_creation_tokens),
+            int_sum(c.cache_read_tokens), float_sum(c.cost), float_sum(c.actual_cost),
+            float_sum(c.cache_creation_cost), float_sum(c.cache_read_cost), int_sum(c.response_count),
+            int_sum(c.response_sum_ms), func.max(c.response_max_ms), int_sum(c.first_byte_count),
+            int_sum(c.first_byte_sum_ms), func.max(c.first_byte_max_ms),
+        ),
+    ).group_by(*group_cols)
+
+
+def rollup_histograms(
     *,
     scope: Scope,
     flt: Filter,
@@ -191,47 +227,22 @@ async def rollup_cells(
     level: Level,
     placed: ColumnElement[bool] | None,
     histograms: frozenset[LatencyKind],
-    into: dict[tuple[int, Key], Measures],
-) -> None:
-    """Add the cells of `level` whose placing column meets `placed` to `into`."""
-    if placed is None:
-        return
-    H = level.cells
-    b = bucket_index(level.at, edges, 0, len(edges) - 1).label("b")
-    keys = [_dimension(level, d).label(f"d{i}") for i, d in enumerate(dims)]
-    where = [placed, *cell_conditions(level, scope, flt)]
-    inner = select(b, *keys, H).where(*where).subquery("h")
-    group_cols = [inner.c.b, *(inner.c[f"d{i}"] for i in range(len(dims)))]
-    c = inner.c
-    stmt = select(
-        *group_cols, int_sum(c.requests), int_sum(case((c.is_error.is_(True), c.requests), else_=0)),
-        int_sum(c.input_tokens), int_sum(c.output_tokens), int_sum(c.cache_creation_tokens),
-        int_sum(c.cache_read_tokens), float_sum(c.cost), float_sum(c.actual_cost), float_sum(c.cache_creation_cost),
-        float_sum(c.cache_read_cost), int_sum(c.response_count), int_sum(c.response_sum_ms),
-        func.max(c.response_max_ms), int_sum(c.first_byte_count), int_sum(c.first_byte_sum_ms),
-        func.max(c.first_byte_max_ms),
-    ).group_by(*group_cols)
-    n = len(dims)
-    key_of = KeyReader(dims, 1)
-    for row in await (await session.connection()).execute(stmt):
-        add_into(into, (int(row[0]), key_of(row)), measures_of(row[1 + n:]))
-    if not histograms:
-        return
-    L = level.latency
-    hist_inner = (
-        select(b, *keys, L.kind, L.bucket, L.count)
+) -> list[Any]:
+    """A statement of the latency counts (kind, b, d0…, bucket, n) of the same cells."""
+    if placed is None or not histograms:
+        return []
+    columns, where = _placed_cells(level, scope, flt, dims, edges, placed)
+    H, L = level.cells, level.latency
+    inner = (
+        select(*columns, L.kind, L.bucket, L.count)
         .select_from(H)
-        .join(L, L.cell_id == H.id)
-        .where(*where, L.kind.in_([int(k) for k in histograms]))
+        .join(L, and_(L.cell_id == H.id, L.kind.in_([int(k) for k in histograms])))
+        .where(*where)
         .subquery("l")
     )
-    hc = hist_inner.c
-    hist_group = [hc.b, *(hc[f"d{i}"] for i in range(n)), hc.kind, hc.bucket]
-    for row in await session.execute(select(*hist_group, func.sum(hc.count)).group_by(*hist_group)):
-        key = key_of(row)
-        cell = cell_at(into, (int(row[0]), key))
-        latency = cell.response if int(row[1 + n]) == LatencyKind.RESPONSE else cell.first_byte
-        latency.add_buckets({int(row[2 + n]): int(row[3 + n])})
+    hc = inner.c
+    group = [hc.kind, hc.b, *(hc[f"d{i}"] for i in range(len(dims))), hc.bucket]
+    return [select(*group, func.sum(hc.count).label("n")).group_by(*group)]
 
 
 def placed_in(level: Level, windows: Sequence[Window]) -> ColumnElement[bool] | None:
@@ -246,5 +257,5 @@ def placed_in(level: Level, windows: Sequence[Window]) -> ColumnElement[bool] | 
 
 __all__ = [
     "DAILY", "HOURLY", "Level", "cell_conditions", "complement", "days_serve", "hours_outside", "merged", "placed_in",
-    "rolled_days", "rolled_hours", "rollup_cells", "serving_days", "serving_hours", "windows_of",
+    "rolled_days", "rolled_hours", "rollup_histograms", "rollup_sums", "serving_days", "serving_hours", "windows_of",
 ]
