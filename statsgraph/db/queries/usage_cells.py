@@ -6,6 +6,7 @@ plus one each for the built days and the rolled-up hours, whatever the buckets a
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -66,7 +67,20 @@ async def report_groups(
     return await ranked_groups(
         session, sums=[s for s in sums if s is not None], histograms=hists, dims=dims,
         buckets=len(edges) - 1 if buckets else None, order=order, limit=limit,
+        shared_buckets=_share_a_bucket([raw, days, hours], edges),
     )
+
+
+def _share_a_bucket(sources: Sequence[Sequence[Window]], edges: Sequence[datetime]) -> bool:
+    """Whether two sources have cells in one bucket (a day from days, hours and raw rows):
+    only then must their cells be added up before ranking."""
+    seen: set[int] = set()
+    for windows in sources:
+        mine = {i for a, b in windows for i in range(bisect_right(edges, a) - 1, bisect_left(edges, b))}
+        if mine & seen:
+            return True
+        seen |= mine
+    return False
 
 
 __all__ = ["report_groups"]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, case, func, literal_column, select, union_all
+from sqlalchemy import Integer, case, func, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...core.analytics import Dimension, Group, Key, UsageOrder
@@ -69,23 +69,27 @@ def _rank_by(columns: Any, dims: Sequence[Dimension], order: UsageOrder, text_in
 
 
 def _ranked(source: Any, *, per_bucket: bool, dims: Sequence[Dimension], order: UsageOrder, limit: int,
-            text_in_c: bool) -> Any:
-    """Groups of `source` ranked within each bucket (or over the whole range), the ones past
-    `limit` folded into one row per bucket with place limit + 1 and null keys."""
+            text_in_c: bool) -> list[Any]:
+    """Groups of `source` ranked within each bucket (or over the whole range): the first
+    `limit` as they are, the rest summed into one row per bucket with place limit + 1 and null
+    keys. Two selects over one ranked CTE, so only the rest is grouped again."""
     n = len(dims)
     rn = func.row_number().over(
         partition_by=source.c.b if per_bucket else None, order_by=_rank_by(source.c, dims, order, text_in_c),
     )
-    r = select(source, rn.label("rn")).subquery("ranked_b" if per_bucket else "ranked_w")
-    top = r.c.rn <= limit
-    place = case((top, r.c.rn), else_=limit + 1)
-    keys = [case((top, r.c[f"d{i}"])) for i in range(n)]
+    r = select(source, rn.label("rn")).cte("ranked_b" if per_bucket else "ranked_w")
     bucket = r.c.b if per_bucket else literal_column(str(WHOLE), Integer)
-    grouping = [*([r.c.b] if per_bucket else []), place, *keys]
-    return select(
-        bucket.label("b"), place.label("place"), *(k.label(f"d{i}") for i, k in enumerate(keys)),
+    top = select(
+        bucket.label("b"), r.c.rn.label("place"), *(r.c[f"d{i}"] for i in range(n)),
+        *(r.c[f"m{i}"] for i in range(16)),
+    ).where(r.c.rn <= limit)
+    rest = select(
+        bucket.label("b"), literal_column(str(limit + 1), Integer).label("place"),
+        *(null().label(f"d{i}") for i in range(n)),
         *measure_columns(*(_combined(r.c, i) for i in range(16))),
-    ).group_by(*grouping)
+    ).where(r.c.rn > limit)
+    # Over the whole range the rest is one aggregate row even when empty; it is dropped after.
+    return [top, rest.group_by(r.c.b) if per_bucket else rest]
 
 
 async def ranked_groups(
@@ -97,10 +101,12 @@ async def ranked_groups(
     buckets: int | None,
     order: UsageOrder,
     limit: int,
+    shared_buckets: bool = True,
 ) -> RankedGroups:
     """Rank the cells of `sums` (statements of b, d0…, m0…m15) and merge `histograms`
     (statements of kind, b, d0…, bucket, n) into the ranked groups. `buckets` is the number of
-    buckets with a granularity, None without."""
+    buckets with a granularity, None without. Without `shared_buckets` (no bucket gets cells
+    from two of `sums`) each (bucket, key) is one row already and is not grouped again."""
     n = len(dims)
     whole: list[Group] = []
     per_bucket: list[list[Group]] | None = None if buckets is None else [[] for _ in range(buckets)]
@@ -108,29 +114,34 @@ async def ranked_groups(
         return RankedGroups(whole, per_bucket)
     conn = await session.connection()
     text_in_c = conn.dialect.name == "postgresql"
-    u = _union(sums, "parts")
-    key_cols = [u.c[f"d{i}"] for i in range(n)]
-    cells = (
-        select(u.c.b, *(k.label(f"d{i}") for i, k in enumerate(key_cols)),
-               *measure_columns(*(_combined(u.c, i) for i in range(16))))
-        .group_by(u.c.b, *key_cols)
-        .cte("cells")
-    )
+    if len(sums) == 1 or not shared_buckets:
+        cells = _union(sums, "parts").select().cte("cells")
+    else:
+        u = _union(sums, "parts")
+        key_cols = [u.c[f"d{i}"] for i in range(n)]
+        cells = (
+            select(u.c.b, *(k.label(f"d{i}") for i, k in enumerate(key_cols)),
+                   *measure_columns(*(_combined(u.c, i) for i in range(16))))
+            .group_by(u.c.b, *key_cols)
+            .cte("cells")
+        )
     whole_cells = (
         select(*(cells.c[f"d{i}"] for i in range(n)), literal_column("0", Integer).label("b"),
                *measure_columns(*(_combined(cells.c, i) for i in range(16))))
         .group_by(*(cells.c[f"d{i}"] for i in range(n)))
         .subquery("whole_cells")
     )
-    parts = [_ranked(whole_cells, per_bucket=False, dims=dims, order=order, limit=limit, text_in_c=text_in_c)]
+    parts = _ranked(whole_cells, per_bucket=False, dims=dims, order=order, limit=limit, text_in_c=text_in_c)
     if per_bucket is not None:
-        parts.append(_ranked(cells, per_bucket=True, dims=dims, order=order, limit=limit, text_in_c=text_in_c))
+        parts += _ranked(cells, per_bucket=True, dims=dims, order=order, limit=limit, text_in_c=text_in_c)
     key_of = KeyReader(dims, 2)
     placed: list[tuple[int, int, Group]] = []
-    statement: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+    statement: Any = union_all(*parts)
     for row in await conn.execute(statement):
         m = measures_of(row[2 + n:])
         place = int(row[1])
+        if place > limit and not m.requests:
+            continue  # no rest: every cell holds at least one request
         group = Group(key_of(row), m) if place <= limit else Group((), m, is_other=True)
         placed.append((int(row[0]), place, group))
     placed.sort(key=lambda p: (p[0], p[1]))
