@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -22,12 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..core.calendar import BusinessCalendar
 from .rollup_tables import (
     DAILY_TABLES,
+    WEEKLY_TABLES,
     RollupDay,
     RollupHour,
+    RollupWeek,
     UsageDaily,
     UsageDailyLatency,
     UsageHourly,
     UsageHourlyLatency,
+    UsageWeekly,
+    UsageWeeklyLatency,
 )
 
 log = logging.getLogger("statsgraph.aggregator")
@@ -46,28 +50,51 @@ MAXED = ("response_max_ms", "first_byte_max_ms")
 _NAMESPACE = uuid.UUID("6a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
 
 
-async def daily_tables_present(conn: AsyncConnection) -> bool:
+async def tables_present(conn: AsyncConnection, tables: Sequence[Any]) -> bool:
     def check(sync_conn) -> bool:  # noqa: ANN001
         inspector = inspect(sync_conn)
-        return all(inspector.has_table(t.__tablename__) for t in DAILY_TABLES)
+        return all(inspector.has_table(t.__tablename__) for t in tables)
 
     return await conn.run_sync(check)
 
 
-def drop_days_touching(windows: Sequence[tuple[datetime, datetime]]) -> list[Any]:
-    """Statements removing every built day that overlaps one of `windows`."""
+async def daily_tables_present(conn: AsyncConnection) -> bool:
+    return await tables_present(conn, DAILY_TABLES)
+
+
+async def weekly_tables_present(conn: AsyncConnection) -> bool:
+    return await tables_present(conn, WEEKLY_TABLES)
+
+
+def drop_weeks_touching(windows: Sequence[tuple[datetime, datetime]]) -> list[Any]:
+    """Statements removing every built week that overlaps one of `windows`."""
+    if not windows:
+        return []
+    overlapping = or_(*(and_(RollupWeek.week_start < b, RollupWeek.week_end > a) for a, b in windows))
+    starts = select(RollupWeek.week_start).where(overlapping)
+    return [
+        delete(UsageWeeklyLatency).where(UsageWeeklyLatency.week_start.in_(starts)),
+        delete(UsageWeekly).where(UsageWeekly.week_start.in_(starts)),
+        delete(RollupWeek).where(overlapping),
+    ]
+
+
+def drop_days_touching(windows: Sequence[tuple[datetime, datetime]], *, weeks: bool) -> list[Any]:
+    """Statements removing every built day that overlaps one of `windows`, and with `weeks`
+    (the weekly tables exist) every week holding one."""
     if not windows:
         return []
     overlapping = or_(*(and_(RollupDay.day_start < b, RollupDay.day_end > a) for a, b in windows))
     starts = select(RollupDay.day_start).where(overlapping)
     return [
+        *(drop_weeks_touching(windows) if weeks else ()),
         delete(UsageDailyLatency).where(UsageDailyLatency.day_start.in_(starts)),
         delete(UsageDaily).where(UsageDaily.day_start.in_(starts)),
         delete(RollupDay).where(overlapping),
     ]
 
 
-def _aware(instant: datetime) -> datetime:
+def aware(instant: datetime) -> datetime:
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
@@ -76,10 +103,10 @@ def _whole_hours(instant: datetime) -> bool:
 
 
 async def _candidates(conn: AsyncConnection, calendar: BusinessCalendar) -> list[tuple[datetime, datetime]]:
-    rolled = {_aware(h) for h in await conn.scalars(select(RollupHour.hour))}
+    rolled = {aware(h) for h in await conn.scalars(select(RollupHour.hour))}
     if not rolled:
         return []
-    built = {(_aware(s), _aware(e)) for s, e in await conn.execute(select(RollupDay.day_start, RollupDay.day_end))}
+    built = {(aware(s), aware(e)) for s, e in await conn.execute(select(RollupDay.day_start, RollupDay.day_end))}
     out: list[tuple[datetime, datetime]] = []
     day: date = calendar.date_of(min(rolled))
     while True:
@@ -107,36 +134,55 @@ def day_cell_id(start: datetime, key: Sequence[object]) -> str:
     return str(uuid.uuid5(_NAMESPACE, "|".join([start.isoformat(), *(repr(v) for v in key)])))
 
 
-async def _build(conn: AsyncConnection, start: datetime, end: datetime, now: datetime) -> None:
-    h = UsageHourly
-    dims = [getattr(h, name) for name in DAY_COLUMNS]
+async def summed_cells(
+    conn: AsyncConnection,
+    *,
+    cells: Any,
+    latency: Any,
+    cells_in: Any,
+    latency_in: Any,
+    cell_id: Callable[[tuple[object, ...]], str],
+    placed: dict[str, datetime],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of a longer period from the cells of shorter ones (hours into a day, days into a
+    week): summed over everything but DAY_COLUMNS, histograms merged per cell. `cells_in` and
+    `latency_in` pick the shorter periods' rows; `placed` is what places the new rows
+    (their start and end columns; the latency rows get the first)."""
+    dims = [getattr(cells, name) for name in DAY_COLUMNS]
     sums = select(
-        *dims, *(func.sum(getattr(h, name)) for name in SUMMED), *(func.max(getattr(h, name)) for name in MAXED)
-    ).where(h.hour >= start, h.hour < end).group_by(*dims)
-    cells = []
+        *dims, *(func.sum(getattr(cells, name)) for name in SUMMED), *(func.max(getattr(cells, name)) for name in MAXED)
+    ).where(cells_in).group_by(*dims)
+    out = []
     for row in await conn.execute(sums):
         key = _key(row[: len(DAY_COLUMNS)])
         values = row[len(DAY_COLUMNS):]
         figures = {name: values[i] or 0 for i, name in enumerate(SUMMED)}
         maxima = {name: values[len(SUMMED) + i] for i, name in enumerate(MAXED)}
-        cells.append({
-            "id": day_cell_id(start, key), "day_start": start, "day_end": end,
-            **dict(zip(DAY_COLUMNS, key)), **figures, **maxima,
-        })
-    lat = UsageHourlyLatency
+        out.append({"id": cell_id(key), **placed, **dict(zip(DAY_COLUMNS, key)), **figures, **maxima})
     hist = (
-        select(*dims, lat.kind, lat.bucket, func.sum(lat.count))
-        .select_from(lat)
-        .join(h, h.id == lat.cell_id)
-        .where(lat.hour >= start, lat.hour < end)
-        .group_by(*dims, lat.kind, lat.bucket)
+        select(*dims, latency.kind, latency.bucket, func.sum(latency.count))
+        .select_from(latency)
+        .join(cells, cells.id == latency.cell_id)
+        .where(latency_in)
+        .group_by(*dims, latency.kind, latency.bucket)
     )
-    latency = [
-        {"cell_id": day_cell_id(start, _key(row[: len(DAY_COLUMNS)])), "kind": int(row[-3]),
-         "bucket": int(row[-2]), "day_start": start, "count": int(row[-1])}
+    first = next(iter(placed))
+    counts = [
+        {"cell_id": cell_id(_key(row[: len(DAY_COLUMNS)])), "kind": int(row[-3]),
+         "bucket": int(row[-2]), first: placed[first], "count": int(row[-1])}
         for row in await conn.execute(hist)
     ]
-    for stmt in drop_days_touching([(start, end)]):
+    return out, counts
+
+
+async def _build(conn: AsyncConnection, start: datetime, end: datetime, now: datetime, *, weeks: bool) -> None:
+    cells, latency = await summed_cells(
+        conn, cells=UsageHourly, latency=UsageHourlyLatency,
+        cells_in=and_(UsageHourly.hour >= start, UsageHourly.hour < end),
+        latency_in=and_(UsageHourlyLatency.hour >= start, UsageHourlyLatency.hour < end),
+        cell_id=lambda key: day_cell_id(start, key), placed={"day_start": start, "day_end": end},
+    )
+    for stmt in drop_days_touching([(start, end)], weeks=weeks):
         await conn.execute(stmt)
     if cells:
         await conn.execute(insert(UsageDaily), cells)
@@ -153,13 +199,17 @@ async def roll_up_days(conn: AsyncConnection, calendar: BusinessCalendar) -> int
         await conn.commit()
         return 0
     days = await _candidates(conn, calendar)
+    weeks = await weekly_tables_present(conn)
     await conn.commit()
     now = calendar.now()
     for i in range(0, len(days), CHUNK_DAYS):
         for start, end in days[i : i + CHUNK_DAYS]:
-            await _build(conn, start, end, now)
+            await _build(conn, start, end, now, weeks=weeks)
         await conn.commit()
     return len(days)
 
 
-__all__ = ["DAY_COLUMNS", "daily_tables_present", "drop_days_touching", "roll_up_days"]
+__all__ = [
+    "DAY_COLUMNS", "MAXED", "SUMMED", "aware", "daily_tables_present", "drop_days_touching", "drop_weeks_touching",
+    "roll_up_days", "summed_cells", "tables_present", "weekly_tables_present",
+]

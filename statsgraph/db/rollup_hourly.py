@@ -51,7 +51,7 @@ from .latency_sql import bucket_expr
 from .models import Provider, RequestCandidate, Usage
 from .queries.filters import is_error
 from .queries.usage_report import in_windows
-from .rollup_daily import daily_tables_present, drop_days_touching
+from .rollup_daily import daily_tables_present, drop_days_touching, weekly_tables_present
 from .rollup_sets import candidate_fingerprint_stmt, write_fallbacks, write_names
 from .rollup_tables import (
     HOURLY_TABLES,
@@ -351,7 +351,7 @@ async def _candidates(conn: AsyncConnection, now: datetime, recheck: timedelta) 
     return sorted(set(out)), limit
 
 
-async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetime, *, days: bool) -> int:
+async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetime, *, days: bool, weeks: bool) -> int:
     dialect = conn.dialect.name
     read = await _hour_rows(conn, hours)
     all_cells = read.cells
@@ -360,7 +360,7 @@ async def _roll_chunk(conn: AsyncConnection, hours: list[datetime], now: datetim
     ready = [h for h in hours if h not in open_hours]
     # Replace every hour of the chunk: an hour that is open again loses its rollup, and the day
     # holding a replaced hour is built again from the new hours.
-    for stmt in drop_days_touching(_windows(hours)) if days else ():
+    for stmt in drop_days_touching(_windows(hours), weeks=weeks) if days else ():
         await conn.execute(stmt)
     for table in (UsageHourlyLatency, UsageHourly, UsageHourlyNames, HourlyFallback, RollupHour):
         await conn.execute(delete(table).where(table.hour.in_(hours)))
@@ -426,11 +426,12 @@ async def roll_up_hours(conn: AsyncConnection, *, now: datetime, recheck: timede
     await _room_to_group(conn)
     hours, _ = await _candidates(conn, now, recheck)
     days = await daily_tables_present(conn)
+    weeks = days and await weekly_tables_present(conn)
     await conn.commit()
     written = 0
     for i in range(0, len(hours), CHUNK_HOURS):
         await _room_to_group(conn)
-        written += await _roll_chunk(conn, hours[i : i + CHUNK_HOURS], now, days=days)
+        written += await _roll_chunk(conn, hours[i : i + CHUNK_HOURS], now, days=days, weeks=weeks)
         await conn.commit()
     return written
 

@@ -23,6 +23,7 @@ from ..own_tables import OWN_TABLE_NAMES, own_tables_present
 from ..queries.coverage import aligned_days
 from ..rollup_daily import roll_up_days
 from ..rollup_hourly import RECHECK, roll_up_hours
+from ..rollup_weekly import roll_up_weeks
 from .rows import write_days
 from .summary import write_summary
 
@@ -127,6 +128,7 @@ async def _run(
                 await session.commit()
             await roll_up_hours(conn, now=calendar.now(), recheck=recheck)
             await roll_up_days(conn, calendar)
+            await roll_up_weeks(conn, calendar)
         finally:
             if is_pg:
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})

@@ -1,8 +1,9 @@
-"""A usage report's groups from every source: daily rollups where they serve, hourly rollups
-where those serve, raw rows for the rest.
+"""A usage report's groups from every source: weekly rollups where they serve, daily ones where
+those serve, hourly ones next, raw rows for the rest.
 
 Two statements (the sums of every source, ranked; their histograms when percentiles are asked)
-plus one each for the built days and the rolled-up hours, whatever the buckets and groups."""
+plus one each for the built weeks, the built days and the rolled-up hours, whatever the buckets
+and groups."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .usage_report import raw_histograms, raw_sums
 from .usage_rollups import (
     DAILY,
     HOURLY,
+    WEEKLY,
     Window,
     complement,
     days_serve,
@@ -29,6 +31,7 @@ from .usage_rollups import (
     placed_in,
     rolled_days,
     rolled_hours,
+    rolled_weeks,
     rollup_histograms,
     rollup_sums,
     serving_days,
@@ -51,23 +54,28 @@ async def report_groups(
 ) -> RankedGroups:
     """The report's ranked groups, the whole range's and (with `buckets`) each bucket's."""
     start, end = edges[0], edges[-1]
+    weeks: list[Window] = []
     days: list[Window] = []
     if days_serve(scope, flt, dims):
-        days = serving_days(await rolled_days(session, start, end), edges)
+        weeks = serving_days(await rolled_weeks(session, start, end), edges)
+        days = serving_days(await rolled_days(session, start, end), edges, taken=weeks)
     hour_starts = serving_hours(await rolled_hours(session, start, end), edges)
-    hours = windows_of(hours_outside(hour_starts, days))
-    raw = complement(start, end, merged([*days, *hours]))
+    hours = windows_of(hours_outside(hour_starts, [*weeks, *days]))
+    raw = complement(start, end, merged([*weeks, *days, *hours]))
     common: dict[str, Any] = {"scope": scope, "flt": flt, "dims": dims, "edges": edges}
     sums = [raw_sums(**common, windows=raw)]
     hists = raw_histograms(**common, windows=raw, histograms=histograms)
-    for level, windows in ((DAILY, days), (HOURLY, hours)):
+    for level, windows in ((WEEKLY, weeks), (DAILY, days), (HOURLY, hours)):
         placed = placed_in(level, windows)
         sums.append(rollup_sums(**common, level=level, placed=placed))
-        hists += rollup_histograms(**common, level=level, placed=placed, histograms=histograms)
+        hists += rollup_histograms(
+            **common, level=level, placed=placed, latency_placed=placed_in(level, windows, latency=True),
+            histograms=histograms,
+        )
     return await ranked_groups(
         session, sums=[s for s in sums if s is not None], histograms=hists, dims=dims,
         buckets=len(edges) - 1 if buckets else None, order=order, limit=limit,
-        shared_buckets=_share_a_bucket([raw, days, hours], edges),
+        shared_buckets=_share_a_bucket([raw, weeks, days, hours], edges),
     )
 
 

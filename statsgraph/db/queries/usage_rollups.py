@@ -26,11 +26,14 @@ from ..rollup_tables import (
     HourlyFallback,
     RollupDay,
     RollupHour,
+    RollupWeek,
     UsageDaily,
     UsageDailyLatency,
     UsageHourly,
     UsageHourlyLatency,
     UsageHourlyNames,
+    UsageWeekly,
+    UsageWeeklyLatency,
 )
 from .usage_report import bucket_index, float_sum, in_windows, int_sum, measure_columns
 
@@ -52,6 +55,7 @@ class Level:
 
 HOURLY = Level(UsageHourly, UsageHourlyLatency, UsageHourly.hour, UsageHourlyLatency.hour, per_user=True)
 DAILY = Level(UsageDaily, UsageDailyLatency, UsageDaily.day_start, UsageDailyLatency.day_start, per_user=False)
+WEEKLY = Level(UsageWeekly, UsageWeeklyLatency, UsageWeekly.week_start, UsageWeeklyLatency.week_start, per_user=False)
 
 
 async def rolled_hours(session: AsyncSession, start: datetime, end: datetime) -> list[datetime]:
@@ -93,22 +97,33 @@ def _aware(instant: datetime) -> datetime:
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
-async def rolled_days(session: AsyncSession, start: datetime, end: datetime) -> list[Window]:
-    """Built days starting in [start, end), oldest first; none when the tables are missing."""
+async def _built(session: AsyncSession, marker: Any, start: datetime, end: datetime) -> list[Window]:
+    """Built periods (days or weeks) starting in [start, end), oldest first; none when the
+    tables are missing."""
+    first, last = marker.__table__.c[0], marker.__table__.c[1]
     try:
-        rows = await session.execute(
-            select(RollupDay.day_start, RollupDay.day_end).where(RollupDay.day_start >= start, RollupDay.day_start < end)
-        )
+        rows = await session.execute(select(first, last).where(first >= start, first < end))
         return sorted((_aware(a), _aware(b)) for a, b in rows)
     except DBAPIError:
         await session.rollback()
         return []
 
 
-def serving_days(days: Sequence[Window], edges: Sequence[datetime]) -> list[Window]:
-    """The days inside one bucket each, never two that overlap (days of an earlier zone may)."""
+async def rolled_days(session: AsyncSession, start: datetime, end: datetime) -> list[Window]:
+    return await _built(session, RollupDay, start, end)
+
+
+async def rolled_weeks(session: AsyncSession, start: datetime, end: datetime) -> list[Window]:
+    return await _built(session, RollupWeek, start, end)
+
+
+def serving_days(days: Sequence[Window], edges: Sequence[datetime], taken: Sequence[Window] = ()) -> list[Window]:
+    """The days (or weeks) inside one bucket each, never two that overlap (days of an earlier
+    zone may), none overlapping a span already `taken` (by weeks)."""
     out: list[Window] = []
     for a, b in days:
+        if any(x < b and a < y for x, y in taken):
+            continue
         if (not out or a >= out[-1][1]) and _inside_one_bucket(a, b, edges):
             out.append((a, b))
     return out
@@ -226,10 +241,13 @@ def rollup_histograms(
     edges: Sequence[datetime],
     level: Level,
     placed: ColumnElement[bool] | None,
+    latency_placed: ColumnElement[bool] | None,
     histograms: frozenset[LatencyKind],
 ) -> list[Any]:
-    """A statement of the latency counts (kind, b, d0…, bucket, n) of the same cells."""
-    if placed is None or not histograms:
+    """A statement of the latency counts (kind, b, d0…, bucket, n) of the same cells.
+    `latency_placed` is `placed` on the latency table's own column: with it the database reads
+    only the range's latency rows through their index, instead of joining the whole table."""
+    if placed is None or latency_placed is None or not histograms:
         return []
     columns, where = _placed_cells(level, scope, flt, dims, edges, placed)
     H, L = level.cells, level.latency
@@ -237,7 +255,7 @@ def rollup_histograms(
         select(*columns, L.kind, L.bucket, L.count)
         .select_from(H)
         .join(L, and_(L.cell_id == H.id, L.kind.in_([int(k) for k in histograms])))
-        .where(*where)
+        .where(*where, latency_placed)
         .subquery("l")
     )
     hc = inner.c
@@ -245,17 +263,19 @@ def rollup_histograms(
     return [select(*group, func.sum(hc.count).label("n")).group_by(*group)]
 
 
-def placed_in(level: Level, windows: Sequence[Window]) -> ColumnElement[bool] | None:
-    """Hours are placed by their start inside the windows; days by their exact start, since a
-    day of an earlier zone may start inside a window without being one of the days chosen."""
+def placed_in(level: Level, windows: Sequence[Window], *, latency: bool = False) -> ColumnElement[bool] | None:
+    """Hours are placed by their start inside the windows; days and weeks by their exact start,
+    since a day of an earlier zone may start inside a window without being one of those chosen.
+    With `latency`, the same condition on the latency table's own placing column."""
     if not windows:
         return None
-    if level is DAILY:
-        return level.at.in_([a for a, _ in windows])
-    return in_windows(level.at, merged(windows))
+    at = level.latency_at if latency else level.at
+    if not level.per_user:
+        return at.in_([a for a, _ in windows])
+    return in_windows(at, merged(windows))
 
 
 __all__ = [
-    "DAILY", "HOURLY", "Level", "cell_conditions", "complement", "days_serve", "hours_outside", "merged", "placed_in",
-    "rolled_days", "rolled_hours", "rollup_histograms", "rollup_sums", "serving_days", "serving_hours", "windows_of",
+    "DAILY", "HOURLY", "WEEKLY", "Level", "cell_conditions", "complement", "days_serve", "hours_outside", "merged", "placed_in",
+    "rolled_days", "rolled_hours", "rolled_weeks", "rollup_histograms", "rollup_sums", "serving_days", "serving_hours", "windows_of",
 ]
