@@ -29,7 +29,7 @@ from statsgraph.core.latency import LatencyKind  # noqa: E402
 from statsgraph.core.scope import GLOBAL  # noqa: E402
 from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers  # noqa: E402
 from statsgraph.db.engine import count_statements, make_engine, make_session_factory  # noqa: E402
-from statsgraph.db.queries.usage_report import raw_histograms, raw_sums  # noqa: E402
+from statsgraph.db.queries.usage_report import ReportShape, raw_histograms, raw_sums  # noqa: E402
 from statsgraph.db.setup import init_database  # noqa: E402
 from statsgraph.demo.generator import generate_demo  # noqa: E402
 from statsgraph.server.app import create_app  # noqa: E402
@@ -121,15 +121,15 @@ async def measure_naive(
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     times, count, requests = [], 0, 0
-    shape = {"scope": GLOBAL, "flt": NO_FILTER, "dims": [Dimension[d] for d in dims], "edges": edges,
-             "windows": [(edges[0], edges[-1])]}
+    shape = ReportShape(GLOBAL, NO_FILTER, tuple(Dimension[d] for d in dims), tuple(edges))
+    everything = [(edges[0], edges[-1])]
     for i in range(runs + 1):
         async with sessions() as session, count_statements() as counter:
             t = time.perf_counter()
             # Every (bucket, key) cell and, for percentiles, every latency count fetched: what a
             # client of a plain GROUP BY gets before it ranks anything.
-            cells = (await session.execute(raw_sums(**shape))).all()
-            for statement in raw_histograms(**shape, histograms=histograms):
+            cells = (await session.execute(raw_sums(shape, everything))).all()
+            for statement in raw_histograms(shape, everything, histograms):
                 (await session.execute(statement)).all()
             if i:  # the first run opens the connection
                 times.append(time.perf_counter() - t)

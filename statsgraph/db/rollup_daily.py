@@ -66,31 +66,33 @@ async def weekly_tables_present(conn: AsyncConnection) -> bool:
     return await tables_present(conn, WEEKLY_TABLES)
 
 
-def drop_weeks_touching(windows: Sequence[tuple[datetime, datetime]]) -> list[Any]:
-    """Statements removing every built week that overlaps one of `windows`."""
+def _drop_touching(marker: Any, cells: Any, latency: Any, windows: Sequence[tuple[datetime, datetime]]) -> list[Any]:
+    """Statements removing every built period (day or week) that overlaps one of `windows`:
+    its latency rows, its cells, then its entry in `marker` (whose first two columns are the
+    period's start and end; the cells' and latency rows' own start column has the same name)."""
     if not windows:
         return []
-    overlapping = or_(*(and_(RollupWeek.week_start < b, RollupWeek.week_end > a) for a, b in windows))
-    starts = select(RollupWeek.week_start).where(overlapping)
+    start, end = marker.__table__.c[0], marker.__table__.c[1]
+    overlapping = or_(*(and_(start < b, end > a) for a, b in windows))
+    starts = select(start).where(overlapping)
     return [
-        delete(UsageWeeklyLatency).where(UsageWeeklyLatency.week_start.in_(starts)),
-        delete(UsageWeekly).where(UsageWeekly.week_start.in_(starts)),
-        delete(RollupWeek).where(overlapping),
+        delete(latency).where(latency.__table__.c[start.name].in_(starts)),
+        delete(cells).where(cells.__table__.c[start.name].in_(starts)),
+        delete(marker).where(overlapping),
     ]
+
+
+def drop_weeks_touching(windows: Sequence[tuple[datetime, datetime]]) -> list[Any]:
+    """Statements removing every built week that overlaps one of `windows`."""
+    return _drop_touching(RollupWeek, UsageWeekly, UsageWeeklyLatency, windows)
 
 
 def drop_days_touching(windows: Sequence[tuple[datetime, datetime]], *, weeks: bool) -> list[Any]:
     """Statements removing every built day that overlaps one of `windows`, and with `weeks`
     (the weekly tables exist) every week holding one."""
-    if not windows:
-        return []
-    overlapping = or_(*(and_(RollupDay.day_start < b, RollupDay.day_end > a) for a, b in windows))
-    starts = select(RollupDay.day_start).where(overlapping)
     return [
         *(drop_weeks_touching(windows) if weeks else ()),
-        delete(UsageDailyLatency).where(UsageDailyLatency.day_start.in_(starts)),
-        delete(UsageDaily).where(UsageDaily.day_start.in_(starts)),
-        delete(RollupDay).where(overlapping),
+        *_drop_touching(RollupDay, UsageDaily, UsageDailyLatency, windows),
     ]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +17,7 @@ from ...core.analytics import Dimension, Filter, UsageOrder
 from ...core.latency import LatencyKind
 from ...core.scope import Scope
 from .usage_ranking import RankedGroups, ranked_groups
-from .usage_report import raw_histograms, raw_sums
+from .usage_report import ReportShape, raw_histograms, raw_sums
 from .usage_rollups import (
     DAILY,
     HOURLY,
@@ -62,16 +61,13 @@ async def report_groups(
     hour_starts = serving_hours(await rolled_hours(session, start, end), edges)
     hours = windows_of(hours_outside(hour_starts, [*weeks, *days]))
     raw = complement(start, end, merged([*weeks, *days, *hours]))
-    common: dict[str, Any] = {"scope": scope, "flt": flt, "dims": dims, "edges": edges}
-    sums = [raw_sums(**common, windows=raw)]
-    hists = raw_histograms(**common, windows=raw, histograms=histograms)
+    shape = ReportShape(scope, flt, tuple(dims), tuple(edges))
+    sums = [raw_sums(shape, raw)]
+    hists = raw_histograms(shape, raw, histograms)
     for level, windows in ((WEEKLY, weeks), (DAILY, days), (HOURLY, hours)):
         placed = placed_in(level, windows)
-        sums.append(rollup_sums(**common, level=level, placed=placed))
-        hists += rollup_histograms(
-            **common, level=level, placed=placed, latency_placed=placed_in(level, windows, latency=True),
-            histograms=histograms,
-        )
+        sums.append(rollup_sums(shape, level, placed))
+        hists += rollup_histograms(shape, level, placed, placed_in(level, windows, latency=True), histograms)
     return await ranked_groups(
         session, sums=[s for s in sums if s is not None], histograms=hists, dims=dims,
         buckets=len(edges) - 1 if buckets else None, order=order, limit=limit,

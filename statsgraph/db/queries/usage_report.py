@@ -11,6 +11,7 @@ zones), on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -171,9 +172,20 @@ def measure_columns(*sums: Any) -> list[ColumnElement[Any]]:
     return [c.label(f"m{i}") for i, c in enumerate(sums)]
 
 
-def _raw_rows(scope: Scope, flt: Filter, dims: Sequence[Dimension], edges: Sequence[datetime],
-              windows: Sequence[tuple[datetime, datetime]]) -> Any:
+@dataclass(frozen=True, slots=True)
+class ReportShape:
+    """What every source of a report reads alike: whose rows, which of them, grouped by what,
+    bucketed by which edges."""
+
+    scope: Scope
+    flt: Filter
+    dims: tuple[Dimension, ...]
+    edges: tuple[datetime, ...]
+
+
+def _raw_rows(shape: ReportShape, windows: Sequence[tuple[datetime, datetime]]) -> Any:
     """The raw rows of the report in `windows`, each with its bucket index and key columns."""
+    scope, flt, dims, edges = shape.scope, shape.flt, shape.dims, shape.edges
     b = bucket_index(Usage.created_at, edges, 0, len(edges) - 1).label("b")
     keys = [dimension_expr(d).label(f"d{i}") for i, d in enumerate(dims)]
     inner = select(
@@ -189,20 +201,13 @@ def _raw_rows(scope: Scope, flt: Filter, dims: Sequence[Dimension], edges: Seque
     return inner.subquery("u")
 
 
-def raw_sums(
-    *,
-    scope: Scope,
-    flt: Filter,
-    dims: Sequence[Dimension],
-    edges: Sequence[datetime],
-    windows: Sequence[tuple[datetime, datetime]],
-) -> Any | None:
+def raw_sums(shape: ReportShape, windows: Sequence[tuple[datetime, datetime]]) -> Any | None:
     """A statement of the cells (b, d0…, m0…m15) of the raw rows with created_at in `windows`;
     None when there are no windows."""
     if not windows:
         return None
-    sub = _raw_rows(scope, flt, dims, edges, windows)
-    group_cols = [sub.c.b, *(sub.c[f"d{i}"] for i in range(len(dims)))]
+    sub = _raw_rows(shape, windows)
+    group_cols = [sub.c.b, *(sub.c[f"d{i}"] for i in range(len(shape.dims)))]
     return select(
         *group_cols,
         *measure_columns(
@@ -221,20 +226,14 @@ def raw_sums(
 
 
 def raw_histograms(
-    *,
-    scope: Scope,
-    flt: Filter,
-    dims: Sequence[Dimension],
-    edges: Sequence[datetime],
-    windows: Sequence[tuple[datetime, datetime]],
-    histograms: frozenset[LatencyKind],
+    shape: ReportShape, windows: Sequence[tuple[datetime, datetime]], histograms: frozenset[LatencyKind],
 ) -> list[Any]:
     """Statements of the latency counts (kind, b, d0…, bucket, n) of the same rows, one per
     asked latency."""
     if not windows or not histograms:
         return []
-    sub = _raw_rows(scope, flt, dims, edges, windows)
-    group_cols = [sub.c.b, *(sub.c[f"d{i}"] for i in range(len(dims)))]
+    sub = _raw_rows(shape, windows)
+    group_cols = [sub.c.b, *(sub.c[f"d{i}"] for i in range(len(shape.dims)))]
     parts = []
     for kind, column in ((LatencyKind.RESPONSE, sub.c.response_time_ms),
                          (LatencyKind.FIRST_BYTE, sub.c.first_byte_time_ms)):
@@ -250,7 +249,7 @@ def raw_histograms(
 
 
 __all__ = [
-    "KeyReader", "bucket_index", "dimension_expr", "filter_conditions", "float_sum", "in_windows", "int_sum",
+    "KeyReader", "ReportShape", "bucket_index", "dimension_expr", "filter_conditions", "float_sum", "in_windows", "int_sum",
     "key_value", "measure_columns", "measures_of", "needs_provider_join", "provider_join", "provider_key",
     "raw_histograms", "raw_sums",
 ]

@@ -35,7 +35,7 @@ from ..rollup_tables import (
     UsageWeekly,
     UsageWeeklyLatency,
 )
-from .usage_report import bucket_index, float_sum, in_windows, int_sum, measure_columns
+from .usage_report import ReportShape, bucket_index, float_sum, in_windows, int_sum, measure_columns
 
 HOUR = timedelta(hours=1)
 UTC = timezone.utc
@@ -196,30 +196,22 @@ def cell_conditions(level: Level, scope: Scope, flt: Filter) -> list[ColumnEleme
     return out
 
 
-def _placed_cells(level: Level, scope: Scope, flt: Filter, dims: Sequence[Dimension], edges: Sequence[datetime],
+def _placed_cells(shape: ReportShape, level: Level,
                   placed: ColumnElement[bool]) -> tuple[list[Any], list[ColumnElement[bool]]]:
-    b = bucket_index(level.at, edges, 0, len(edges) - 1).label("b")
-    keys = [_dimension(level, d).label(f"d{i}") for i, d in enumerate(dims)]
-    return [b, *keys], [placed, *cell_conditions(level, scope, flt)]
+    b = bucket_index(level.at, shape.edges, 0, len(shape.edges) - 1).label("b")
+    keys = [_dimension(level, d).label(f"d{i}") for i, d in enumerate(shape.dims)]
+    return [b, *keys], [placed, *cell_conditions(level, shape.scope, shape.flt)]
 
 
-def rollup_sums(
-    *,
-    scope: Scope,
-    flt: Filter,
-    dims: Sequence[Dimension],
-    edges: Sequence[datetime],
-    level: Level,
-    placed: ColumnElement[bool] | None,
-) -> Any | None:
+def rollup_sums(shape: ReportShape, level: Level, placed: ColumnElement[bool] | None) -> Any | None:
     """A statement of the cells (b, d0…, m0…m15) of `level` whose placing column meets
     `placed`; None when nothing is placed."""
     if placed is None:
         return None
-    columns, where = _placed_cells(level, scope, flt, dims, edges, placed)
+    columns, where = _placed_cells(shape, level, placed)
     inner = select(*columns, level.cells).where(*where).subquery("h")
     c = inner.c
-    group_cols = [c.b, *(c[f"d{i}"] for i in range(len(dims)))]
+    group_cols = [c.b, *(c[f"d{i}"] for i in range(len(shape.dims)))]
     return select(
         *group_cols,
         *measure_columns(
@@ -234,11 +226,7 @@ def rollup_sums(
 
 
 def rollup_histograms(
-    *,
-    scope: Scope,
-    flt: Filter,
-    dims: Sequence[Dimension],
-    edges: Sequence[datetime],
+    shape: ReportShape,
     level: Level,
     placed: ColumnElement[bool] | None,
     latency_placed: ColumnElement[bool] | None,
@@ -249,7 +237,7 @@ def rollup_histograms(
     only the range's latency rows through their index, instead of joining the whole table."""
     if placed is None or latency_placed is None or not histograms:
         return []
-    columns, where = _placed_cells(level, scope, flt, dims, edges, placed)
+    columns, where = _placed_cells(shape, level, placed)
     H, L = level.cells, level.latency
     inner = (
         select(*columns, L.kind, L.bucket, L.count)
@@ -259,7 +247,7 @@ def rollup_histograms(
         .subquery("l")
     )
     hc = inner.c
-    group = [hc.kind, hc.b, *(hc[f"d{i}"] for i in range(len(dims))), hc.bucket]
+    group = [hc.kind, hc.b, *(hc[f"d{i}"] for i in range(len(shape.dims))), hc.bucket]
     return [select(*group, func.sum(hc.count).label("n")).group_by(*group)]
 
 
