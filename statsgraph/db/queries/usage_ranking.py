@@ -126,8 +126,7 @@ async def ranked_groups(
             .cte("cells")
         )
     whole_cells = (
-        select(*(cells.c[f"d{i}"] for i in range(n)), literal_column("0", Integer).label("b"),
-               *measure_columns(*(_combined(cells.c, i) for i in range(16))))
+        select(*(cells.c[f"d{i}"] for i in range(n)), *measure_columns(*(_combined(cells.c, i) for i in range(16))))
         .group_by(*(cells.c[f"d{i}"] for i in range(n)))
         .subquery("whole_cells")
     )
@@ -146,7 +145,10 @@ async def ranked_groups(
         placed.append((int(row[0]), place, group))
     placed.sort(key=lambda p: (p[0], p[1]))
     for b, _, group in placed:
-        (whole if b == WHOLE else per_bucket[b]).append(group)  # type: ignore[index]
+        if b == WHOLE:
+            whole.append(group)
+        elif per_bucket is not None:
+            per_bucket[b].append(group)
     if histograms:
         _merge_histograms(await conn.execute(_union(histograms, "hist_parts").select()), dims, whole, per_bucket)
     return RankedGroups(whole, per_bucket)
