@@ -1,11 +1,13 @@
-"""Usage-report cells from the rollups (as statements run by `usage_ranking`), and which hours and days of a report they can serve.
+"""Usage-report cells from the rollups (as statements `usage_ranking` runs), and which hours,
+days and weeks of a report they can serve.
 
-A rolled-up UTC hour, or a rolled-up day, serves a report when it lies inside the range and
-inside one bucket (no bucket edge falls strictly within it: midnights of Asia/Kolkata do, so
+A rolled-up UTC hour, a built day or a built week serves a report when it lies inside the range
+and inside one bucket (no bucket edge falls strictly within it: midnights of Asia/Kolkata do, so
 those hours are read raw; a day of `APP_TIMEZONE` serves DAY, WEEK and MONTH buckets of that
-zone and any range without buckets). Days hold no user or API key, so they serve only reports
-over everyone's rows that neither group nor filter by those. Everything else of the range is
-left to the raw rows."""
+zone and any range without buckets, a week WEEK buckets, MONTH buckets holding it, and ranges
+without buckets). Days and weeks hold no user or API key, so they serve only reports over
+everyone's rows that neither group nor filter by those. Everything else of the range is left to
+the raw rows."""
 
 from __future__ import annotations
 
