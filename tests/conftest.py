@@ -142,6 +142,21 @@ async def app_client(
             await runtime.shared.close()
 
 
+async def fetch(url: str, stmt: Any) -> list[Any]:
+    """The rows of one statement, on a connection of its own."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return list(await conn.execute(stmt))
+    finally:
+        await engine.dispose()
+
+
+def aware(instant: datetime) -> datetime:
+    """A timestamp as UTC-aware (SQLite returns them naive)."""
+    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+
+
 async def run_sql(url: str, *stmts: Any) -> None:
     """Run statements against the database in one transaction (a test changing rows)."""
     engine = make_engine(url)

@@ -5,7 +5,7 @@ never counted twice after a zone change."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, func, insert, select, update
@@ -29,6 +29,8 @@ from tests.conftest import (
     UNPRICED,
     Api,
     app_client,
+    aware,
+    fetch,
     fresh_database_url,
     live_admin,
     load_dataset,
@@ -168,17 +170,6 @@ async def roll_days(url: str, tz: str = TZ, now=NOW) -> int:  # noqa: ANN001
         await engine.dispose()
 
 
-async def fetch(url: str, stmt):  # noqa: ANN001, ANN201
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return list(await conn.execute(stmt))
-    finally:
-        await engine.dispose()
-
-
-def aware(instant: datetime) -> datetime:
-    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
 
 
 def reference(ds, case: dict, tz: str = TZ, user_id: str | None = None, *, operator: bool = True) -> dict:  # noqa: ANN001

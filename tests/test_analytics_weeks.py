@@ -5,7 +5,7 @@ run builds it from the new day. Every answer is checked against the reference ov
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -22,6 +22,8 @@ from tests.conftest import (
     UNPRICED,
     Api,
     app_client,
+    aware,
+    fetch,
     fresh_database_url,
     live_admin,
     load_dataset,
@@ -60,17 +62,6 @@ async def roll_all(url: str) -> int:
         await engine.dispose()
 
 
-async def fetch(url: str, stmt):  # noqa: ANN001, ANN201
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return list(await conn.execute(stmt))
-    finally:
-        await engine.dispose()
-
-
-def aware(instant: datetime) -> datetime:
-    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
 
 
 def reference(ds, case: dict) -> dict:  # noqa: ANN001
