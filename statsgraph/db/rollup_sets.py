@@ -20,7 +20,7 @@ from sqlalchemy import case, delete, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .models import RequestCandidate, Usage
-from .queries.filters import EXECUTED_CANDIDATE
+from .queries.filters import EXECUTED_CANDIDATE, executed_candidate
 from .queries.usage_report import in_windows
 from .rollup_tables import HourlyFallback, RollupHour, UsageHourlyNames
 
@@ -62,9 +62,9 @@ async def write_fallbacks(conn: AsyncConnection, hour_of: Any, windows: Sequence
     up, their old entries deleted) that can make a fallback: one per hour they have candidates
     in, for these hours and for any hour rolled up before."""
     rc, u = RequestCandidate, Usage
-    # `status || ''` keeps the planner off Aether's status index, which reads every executed
-    # candidate of all history: the hours' times, then the request ids, narrow candidates down.
-    executed = rc.status.concat("").in_(EXECUTED_CANDIDATE)
+    # The hours' times, then the request ids, narrow candidates down (a rollup runs after
+    # `db init`, which names the created_at index it needs).
+    executed = executed_candidate()
     # No DISTINCT: the IN list is a set already.
     touched = select(rc.request_id).where(executed, in_windows(rc.created_at, windows)).scalar_subquery()
     # A request makes a fallback in some window only if it has two executed candidates or more

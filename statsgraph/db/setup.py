@@ -8,12 +8,14 @@ request, create) the indexes statsgraph's queries need beyond Aether's own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .models import Base, OwnUserDaily, OwnUserDailyModel
+from .queries.filters import CandidateIndex
 from .rollup_tables import HourlyFallback, RollupHour, UsageHourlyNames
 
 # Tables the hourly rollup gained after its first version.
@@ -38,12 +40,32 @@ class NeededIndex:
 # Beyond Aether's seed-era indexes (`usage`: request_id, created_at, status, (user_id, created_at),
 # (api_key_id, created_at), (provider_name, model, created_at); `request_candidates`:
 # request_id, status, provider_id).
+CANDIDATES_BY_TIME = NeededIndex(
+    "ix_request_candidates_created_at", "request_candidates", ("created_at",),
+    "fallback counts of a day read candidates by time (all executed candidates without it)",
+)
 NEEDED_INDEXES = (
-    NeededIndex("ix_request_candidates_created_at", "request_candidates", ("created_at",),
-                "fallback counts of a day read candidates by time (a full scan without it)"),
+    CANDIDATES_BY_TIME,
     NeededIndex("ix_usage_provider_created", "usage", ("provider_id", "created_at"),
                 "provider status counts the last 24 hours per provider"),
 )
+
+
+class IndexState:
+    """What this process last learnt of the needed indexes: at start-up and at every /readyz
+    probe, so that an index created while it runs is used without a restart. Until something
+    is learnt, every index is assumed present (the statements written for them stay exact
+    without them, only slower)."""
+
+    def __init__(self) -> None:
+        self._missing: frozenset[str] = frozenset()
+
+    def note(self, missing: Iterable[NeededIndex]) -> None:
+        self._missing = frozenset(ix.name for ix in missing)
+
+    @property
+    def candidates(self) -> CandidateIndex:
+        return CandidateIndex.STATUS if CANDIDATES_BY_TIME.name in self._missing else CandidateIndex.TIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,4 +139,4 @@ async def create_indexes(engine: AsyncEngine, indexes: list[NeededIndex]) -> Non
             await conn.commit()
 
 
-__all__ = ["NEEDED_INDEXES", "InitReport", "NeededIndex", "create_indexes", "init_database", "missing_indexes"]
+__all__ = ["CANDIDATES_BY_TIME", "NEEDED_INDEXES", "IndexState", "InitReport", "NeededIndex", "create_indexes", "init_database", "missing_indexes"]

@@ -13,6 +13,7 @@ from ..core.calendar import BusinessCalendar
 from ..core.scope import GLOBAL, Scope, UserScope
 from ..core.viewer import Viewer
 from ..db.own_tables import OwnTablesState
+from ..db.setup import IndexState
 from .cache.store import FieldCacheStore
 from .cache.ttl import TtlPolicy
 from .errors import BadUserInput, Forbidden, ServiceUnavailable, Unauthenticated
@@ -63,6 +64,7 @@ class Context(BaseContext):
         auth_error: str | None = None,
         request_id: str = "",
         own_tables: OwnTablesState | None = None,
+        indexes: IndexState | None = None,
         cursor_key: bytes = b"",
     ) -> None:
         super().__init__()
@@ -74,7 +76,8 @@ class Context(BaseContext):
         self.auth_error = auth_error
         self.request_id = request_id
         self.own_tables = own_tables
-        self.loaders = Loaders(sessions, calendar, own_tables)
+        self.indexes = indexes
+        self.loaders = Loaders(sessions, calendar, own_tables, indexes)
         self.freshness = Freshness()
         # Signs the request log's cursors; derived from the server's secret.
         self.cursor_key = cursor_key
@@ -86,7 +89,7 @@ class Context(BaseContext):
         ctx = Context(
             ttls=self.ttls, calendar=self.calendar, sessions=sessions, cache=cache, viewer=self.viewer,
             auth_error=self.auth_error, request_id=self.request_id, own_tables=self.own_tables,
-            cursor_key=self.cursor_key,
+            indexes=self.indexes, cursor_key=self.cursor_key,
         )
         ctx.request, ctx.response, ctx.background_tasks = self.request, self.response, self.background_tasks
         return ctx

@@ -22,8 +22,10 @@ from ..core.scope import GlobalScope, Scope, UserScope
 from ..db.own_tables import OwnTablesState, is_missing_own_table
 from ..db.queries.coverage import aggregated_days
 from ..db.queries.days import Figures, day_figures
+from ..db.queries.filters import CandidateIndex
 from ..db.queries.model_days import model_days
 from ..db.queries.usage_rollups import HOUR, rolled_hours, windows_of
+from ..db.setup import IndexState
 from .entity_loaders import (
     ApiKeyByIdLoader,
     ProviderByKeyLoader,
@@ -60,10 +62,12 @@ class Loaders:
         sessions: async_sessionmaker[AsyncSession],
         calendar: BusinessCalendar,
         own_tables: OwnTablesState | None = None,
+        indexes: IndexState | None = None,
     ) -> None:
         self._sessions = sessions
         self._calendar = calendar
         self._own_tables = own_tables or OwnTablesState()
+        self._indexes = indexes or IndexState()
         self._coverage: dict[tuple[Scope, Figures], asyncio.Future[frozenset[date]]] = {}
         self._rolled: asyncio.Future[list[datetime]] | None = None
         self.open_days = OpenDays(self)
@@ -77,6 +81,10 @@ class Loaders:
     @property
     def calendar(self) -> BusinessCalendar:
         return self._calendar
+
+    @property
+    def candidates(self) -> CandidateIndex:
+        return self._indexes.candidates
 
     def session(self) -> AsyncSession:
         return self._sessions()
@@ -188,7 +196,7 @@ class DayFiguresByWindowLoader(DataLoader[WindowKey, dict[date, DayFigures]]):
                         session, scope=closed.scope, window=closed.window,
                         calendar=cal, covered=covered, figures=closed.figures,
                         distinct_counts=closed.distinct_counts, fallbacks=closed.fallbacks,
-                        rolled=rolled if i in whole else (),
+                        rolled=rolled if i in whole else (), candidates=self._loaders.candidates,
                     )
                 if needs is not None:
                     found = {**found, **opened[key.scope]}
@@ -285,7 +293,7 @@ class OpenDays:
             return await day_figures(
                 session, scope=scope, window=cal.day_window(cal.today()), calendar=cal,
                 covered=frozenset(), figures=Figures.FULL, distinct_counts=needs.distinct_counts,
-                fallbacks=needs.fallbacks, rolled=rolled,
+                fallbacks=needs.fallbacks, rolled=rolled, candidates=self._loaders.candidates,
             )
 
 

@@ -110,7 +110,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         if missing:
             log.warning("database %s lacks Aether's tables %s: point DATABASE_URL at Aether's database "
                         "(or run `statsgraph demo`)", where, ", ".join(missing))
-        await warn_missing_indexes(rt.engine, log)
+        await warn_missing_indexes(rt.engine, rt.indexes, log)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
@@ -191,7 +191,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
                 await conn.execute(text("SELECT 1"))
                 missing = await missing_aether_tables(conn)
                 own_tables = await own_tables_present(conn)
-            body["missingIndexes"] = await missing_index_names(rt.engine)
+            body["missingIndexes"] = await missing_index_names(rt.engine, rt.indexes)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             body["database"] = f"unavailable ({type(exc).__name__})"
         else:

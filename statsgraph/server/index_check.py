@@ -9,7 +9,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..db.setup import NeededIndex, missing_indexes
+from ..db.setup import IndexState, NeededIndex, missing_indexes
 
 CREATE_COMMAND = "statsgraph db init --create-indexes"
 
@@ -18,18 +18,22 @@ def describe(index: NeededIndex) -> str:
     return f"{index.name} on {index.table} ({', '.join(index.columns)}): {index.why}"
 
 
-async def missing_index_names(engine: AsyncEngine) -> list[str]:
-    return [ix.name for ix in await missing_indexes(engine)]
+async def missing_index_names(engine: AsyncEngine, state: IndexState) -> list[str]:
+    missing = await missing_indexes(engine)
+    state.note(missing)
+    return [ix.name for ix in missing]
 
 
-async def warn_missing_indexes(engine: AsyncEngine, log: logging.Logger) -> list[NeededIndex]:
-    """One warning line naming each missing index and the command that creates them. A
-    database unreachable at start-up is not fatal here: /readyz reports it."""
+async def warn_missing_indexes(engine: AsyncEngine, state: IndexState, log: logging.Logger) -> list[NeededIndex]:
+    """One warning line naming each missing index and the command that creates them; `state`
+    learns them, so that queries are written for the indexes there are. A database
+    unreachable at start-up is not fatal here: /readyz reports it."""
     try:
         missing = await missing_indexes(engine)
     except Exception as exc:  # noqa: BLE001 - start anyway; the probes say what is wrong
         log.info("index check skipped: database unavailable (%s)", type(exc).__name__)
         return []
+    state.note(missing)
     if missing:
         log.warning(
             "missing %d index%s (figures stay exact, only slower): %s; create with `%s`",

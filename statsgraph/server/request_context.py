@@ -61,6 +61,7 @@ def context_getter(settings: Settings, rt: Runtime) -> Callable[[Request, Respon
             auth_error=auth_error,
             request_id=request_id,
             own_tables=rt.own_tables,
+            indexes=rt.indexes,
             cursor_key=cursor_key,
         )
         return ctx

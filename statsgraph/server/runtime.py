@@ -12,6 +12,7 @@ from .. import __version__
 from ..core.calendar import BusinessCalendar
 from ..db.engine import make_engine, make_session_factory
 from ..db.own_tables import OwnTablesState
+from ..db.setup import IndexState
 from ..resolvers.cache import FieldCacheStore, MemoryCache, RedisCache, SharedCache
 from ..resolvers.cache.store import CacheCounters
 from ..resolvers.cache.ttl import TtlPolicy
@@ -32,6 +33,7 @@ class Runtime:
     cache: FieldCacheStore
     clock: Callable[[], datetime] | None = None
     own_tables: OwnTablesState = field(default_factory=OwnTablesState)
+    indexes: IndexState = field(default_factory=IndexState)
 
     def calendar(self) -> BusinessCalendar:
         # The instant is fixed once per request, so every period of one answer agrees on "today".
@@ -85,12 +87,12 @@ def make_runtime(settings: Settings, *, clock: Callable[[], datetime] | None = N
 def sibling_runtime(rt: Runtime, *, pool_size: int) -> Runtime:
     """A runtime for another event loop of the same process (connections belong to the loop
     that opened them): its own engine and Redis connections; the same in-process cache, cache
-    counters, clock and own-table state, so both loops serve and count one cache."""
+    counters, clock, own-table and index state, so both loops serve and count one cache."""
     settings = rt.settings
     engine = _engine(settings, pool_size=pool_size)
     shared = _redis(settings) if isinstance(rt.shared, RedisCache) else rt.shared
     return Runtime(settings, engine, make_session_factory(engine), shared,
-                   _store(settings, shared, rt.cache.counters), rt.clock, rt.own_tables)
+                   _store(settings, shared, rt.cache.counters), rt.clock, rt.own_tables, rt.indexes)
 
 
 __all__ = ["CACHE_FORMAT", "Runtime", "make_runtime", "sibling_runtime"]

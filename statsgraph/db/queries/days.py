@@ -20,8 +20,9 @@ from ..rollup_tables import HourlyFallback, UsageHourly, UsageHourlyNames
 from ..sqlexpr import as_date, business_date
 from .coverage import covered_in, in_ranges, inside, ranges_of_days, raw_ranges, without
 from .filters import (
-    EXECUTED_CANDIDATE,
+    CandidateIndex,
     candidates_in_scope,
+    executed_candidate,
     usage_in_scope,
 )
 from .usage_rollups import HOURLY, cell_conditions
@@ -49,6 +50,7 @@ async def day_figures(
     distinct_counts: bool = True,
     fallbacks: bool = True,
     rolled: Sequence[Window] = (),
+    candidates: CandidateIndex = CandidateIndex.TIME,
 ) -> dict[date, DayFigures]:
     """Figures of every business day in the window that has any; days without rows are absent.
 
@@ -60,7 +62,8 @@ async def day_figures(
     `rolled` are rolled-up hours (UTC windows inside the window's raw days, sorted): their rows
     are read from the hourly rollup instead, so an open day costs its open hour, not its rows.
     Distinct counts are counted once over the hours' names and the raw rows together; fallbacks
-    from the hours' candidate entries and, for requests with candidates outside them, raw."""
+    from the hours' candidate entries and, for requests with candidates outside them, raw.
+    `candidates` names the index that finds raw candidates by time on this database."""
 
     dialect = session.get_bind().dialect.name
     if not isinstance(scope, UserScope):
@@ -84,7 +87,8 @@ async def day_figures(
             if distinct_counts:
                 parts.append(_distinct_part(scope, rolled, usage_ranges, calendar, dialect, window))
         if figures is Figures.FULL and fallbacks:
-            parts.append(_fallback_part(scope, ranges, calendar, dialect, window, rolled=rolled))
+            parts.append(_fallback_part(scope, ranges, calendar, dialect, window, rolled=rolled,
+                                        candidates=candidates))
     if not parts:
         return {}
 
@@ -198,7 +202,7 @@ def _usage_part(
 
 def _fallback_part(
     scope: Scope, ranges: list[Window], calendar: BusinessCalendar, dialect: str, window: Window,
-    *, by_user: bool = False, rolled: Sequence[Window] = (),
+    *, by_user: bool = False, rolled: Sequence[Window] = (), candidates: CandidateIndex = CandidateIndex.TIME,
 ) -> Select:
     """Fallbacks per day (and user): a candidate belongs to the user of its request's usage row.
 
@@ -210,10 +214,7 @@ def _fallback_part(
         return business_date(column, dialect=dialect, calendar=calendar, window=window).label("day")
 
     def executed_in(parts: Sequence[Window]) -> list[Any]:
-        # The time range is what narrows candidates down: `status || ''` keeps the planner off
-        # Aether's status index, which SQLite otherwise prefers to the created_at one and which
-        # reads every executed candidate of all history.
-        return [rc.status.concat("").in_(EXECUTED_CANDIDATE), in_ranges(rc.created_at, list(parts))]
+        return [executed_candidate(candidates), in_ranges(rc.created_at, list(parts))]
 
     if rolled and not by_user:
         raw = without(ranges, rolled)

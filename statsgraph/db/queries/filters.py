@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import enum
+
 from sqlalchemy import ColumnElement, case, or_, select, true
 
 from ...core.scope import Scope, UserScope
 from ..models import RequestCandidate, Usage
 
 EXECUTED_CANDIDATE = ("success", "failed")
+
+
+class CandidateIndex(enum.Enum):
+    """Which index finds the executed candidates of a time range on the database read."""
+
+    TIME = "time"  # `request_candidates (created_at)` exists (`statsgraph db init --create-indexes`)
+    STATUS = "status"  # Aether's own indexes only: request_id, status, provider_id
+
+
+def executed_candidate(index: CandidateIndex = CandidateIndex.TIME) -> ColumnElement[bool]:
+    """Executed candidates, written for the index that should find them among a time range's.
+
+    With the created_at index, `status || ''` keeps the planner off the status index, which
+    SQLite otherwise prefers and which reads every executed candidate of all history. Without
+    it, that status index is the better path: the alternative is a scan of every candidate's
+    row (2.2 s against 0.47 s on 1.2M candidates, SQLite)."""
+    status = RequestCandidate.status.concat("") if index is CandidateIndex.TIME else RequestCandidate.status
+    return status.in_(EXECUTED_CANDIDATE)
 
 
 def usage_in_scope(scope: Scope) -> ColumnElement[bool]:
@@ -37,4 +57,4 @@ def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-__all__ = ["EXECUTED_CANDIDATE", "candidates_in_scope", "count_if", "is_error", "usage_in_scope"]
+__all__ = ["EXECUTED_CANDIDATE", "CandidateIndex", "executed_candidate", "candidates_in_scope", "count_if", "is_error", "usage_in_scope"]
