@@ -268,7 +268,7 @@ def seed_page(viewer: str, user_id: str | None, now: datetime) -> Run:
     return run
 
 
-def graph_page(url: str, viewer: str, document: str, now: datetime) -> Run:
+async def graph_page(url: str, viewer: str, document: str, now: datetime) -> Run:
     settings = Settings(
         database_url=url, jwt_secret_key=SECRET, app_timezone=TZ, ttl_dashboard_global=0, ttl_dashboard_user=0,
         ttl_provider_status=0, ttl_daily_stats=0, ttl_closed_max=0,
@@ -278,6 +278,9 @@ def graph_page(url: str, viewer: str, document: str, now: datetime) -> Run:
     # and an empty field cache.
     runtime = make_runtime(settings, clock=lambda: now)
     app = create_app(settings, runtime=runtime)
+    # What a started server knows: the indexes its start-up check found missing.
+    runtime.indexes.note(await missing_indexes(runtime.engine))
+    await runtime.engine.dispose()
 
     async def run(engine) -> None:  # noqa: ANN001
         runtime.engine, runtime.sessions = engine, make_session_factory(engine)
@@ -308,10 +311,10 @@ async def compare(label: str, url: str, state: str, v: Viewers, now: datetime, a
     for page in pages:
         if page == "admin":
             seed = seed_page(v.admin, None, now)
-            graph = graph_page(url, v.admin, ADMIN_PAGE, now)
+            graph = await graph_page(url, v.admin, ADMIN_PAGE, now)
         else:
             seed = seed_page(v.heavy, v.heavy, now)
-            graph = graph_page(url, v.heavy, USER_PAGE, now)
+            graph = await graph_page(url, v.heavy, USER_PAGE, now)
         print(f"[{label}] {state}, {page} ...", file=sys.stderr, flush=True)
         s = await measure(url, seed, runs=args.runs, steady=steady)
         g = await measure(url, graph, runs=args.runs, steady=steady)
@@ -329,7 +332,7 @@ async def plan_modes(label: str, url: str, v: Viewers, now: datetime, args: argp
     for mode in ("auto", "force_custom_plan"):
         engine_module.CUSTOM_PLANS["plan_cache_mode"] = mode
         try:
-            r = await measure(url, graph_page(url, v.heavy, USER_PAGE, now), runs=args.runs, steady=args.steady)
+            r = await measure(url, await graph_page(url, v.heavy, USER_PAGE, now), runs=args.runs, steady=args.steady)
         finally:
             engine_module.CUSTOM_PLANS["plan_cache_mode"] = "force_custom_plan"
         out.append(f"| {label} | heavy user, statsgraph, plan_cache_mode={mode} | {fmt(r.first_ms)} | {fmt(r.steady_ms)} |")
