@@ -64,19 +64,19 @@ def free_port() -> int:
 async def viewers(database_url: str) -> tuple[tuple[str, int], list[tuple[str, int]]]:
     """The admin and users, each with the all-time request count of their scope (computed here,
     independently: every row for the admin, their own rows for a user)."""
-    from sqlalchemy import func, select
+    from sqlalchemy import String, cast, func, select
 
     from statsgraph.db.engine import make_engine
     from statsgraph.db.models import Usage, User
 
     engine = make_engine(database_url)
+    # Aether's `role` is a PostgreSQL enum (`userrole`, labels ADMIN/USER), statsgraph's demo a
+    # string: compared as text, either way.
+    is_admin = func.lower(cast(User.role, String)) == "admin"
+    live = (User.is_active.is_(True), User.is_deleted.is_(False))
     async with engine.connect() as conn:
-        admin = (await conn.execute(
-            select(User.id).where(User.role == "admin", User.is_active.is_(True), User.is_deleted.is_(False)).limit(1)
-        )).scalar_one()
-        users = (await conn.execute(
-            select(User.id).where(User.role != "admin", User.is_active.is_(True), User.is_deleted.is_(False))
-        )).scalars().all()
+        admin = (await conn.execute(select(User.id).where(is_admin, *live).limit(1))).scalar_one()
+        users = (await conn.execute(select(User.id).where(~is_admin, *live))).scalars().all()
         counts = dict((await conn.execute(
             select(Usage.user_id, func.count()).where(Usage.user_id.in_(users)).group_by(Usage.user_id)
         )).all())

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import String, cast, func, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -125,12 +125,22 @@ async def make_aether_shaped(engine) -> None:  # noqa: ANN001
             await conn.execute(text(f"DROP INDEX IF EXISTS {ix.name}"))
         for name, table, columns in AETHER_EXTRA:
             await conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})"))
+        if engine.dialect.name == "postgresql":
+            await role_as_aether_enum(conn)
     async with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             await conn.execute(text("COMMIT"))
             await conn.execute(text("VACUUM ANALYZE"))
         else:
             await conn.execute(text("ANALYZE"))
+
+
+async def role_as_aether_enum(conn) -> None:  # noqa: ANN001
+    """Aether's `users.role` is a PostgreSQL enum whose labels are the names ADMIN and USER."""
+    await conn.execute(text("DO $$ BEGIN CREATE TYPE userrole AS ENUM ('ADMIN', 'USER'); "
+                            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
+    await conn.execute(text("ALTER TABLE users ALTER COLUMN role DROP DEFAULT"))
+    await conn.execute(text("ALTER TABLE users ALTER COLUMN role TYPE userrole USING upper(role::text)::userrole"))
 
 
 async def db_init_and_aggregate(url: str, now: datetime) -> None:
@@ -150,12 +160,13 @@ async def db_init_and_aggregate(url: str, now: datetime) -> None:
 
 async def viewers(url: str) -> Viewers:
     engine = make_engine(url)
+    role = func.lower(cast(User.role, String))  # Aether's enum on PostgreSQL, text on SQLite
     async with engine.connect() as conn:
-        admin = (await conn.execute(select(User.id).where(User.role == "admin", User.is_active.is_(True),
+        admin = (await conn.execute(select(User.id).where(role == "admin", User.is_active.is_(True),
                                                           User.is_deleted.is_(False)).limit(1))).scalar_one()
         uid, n = (await conn.execute(
             select(Usage.user_id, func.count()).join(User, User.id == Usage.user_id)
-            .where(User.role == "user", User.is_active.is_(True), User.is_deleted.is_(False))
+            .where(role == "user", User.is_active.is_(True), User.is_deleted.is_(False))
             .group_by(Usage.user_id).order_by(func.count().desc()).limit(1)
         )).one()
         total = (await conn.execute(select(func.count()).select_from(Usage))).scalar_one()
