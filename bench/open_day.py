@@ -88,13 +88,13 @@ async def bench(label: str, url: str, args: argparse.Namespace, rolls: list[str]
         rolls.append(f"| {label} | {n:,} | {rolled_s:.1f} s |")
         results: dict[str, list] = {}
         for _name, viewer, doc in pages(v):  # the file's pages in memory before anything is timed
-            await measure(url, graph_page(url, viewer, doc, now), runs=1, steady=0)
+            await measure(url, await graph_page(url, viewer, doc, now), runs=1, steady=0)
         for state in ("rolled", "raw"):
             if state == "raw":
                 await hide_todays_hours(url, now)
             for name, viewer, doc in pages(v):
                 results.setdefault(name, []).append(
-                    await measure(url, graph_page(url, viewer, doc, now), runs=args.runs, steady=0)
+                    await measure(url, await graph_page(url, viewer, doc, now), runs=args.runs, steady=0)
                 )
         await roll_up(url, now)  # today's hours back for the next size
         for name, (rolled, raw) in results.items():

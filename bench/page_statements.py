@@ -36,7 +36,7 @@ async def main() -> None:
     p.add_argument("--document", default=TOTALS, help="the page's GraphQL document (default: today's totals)")
     args = p.parse_args()
     now = BusinessCalendar(TZ).today_start() + timedelta(hours=args.at_hour)
-    run = graph_page(args.url, (await viewers(args.url)).admin, args.document, now)
+    run = await graph_page(args.url, (await viewers(args.url)).admin, args.document, now)
     timings: list[tuple[float, str]] = []
     started: dict[int, float] = {}
 
