@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from open_day import TOTALS  # noqa: E402
-from seed_compare import TZ, graph_page, viewers  # noqa: E402
+from seed_compare import ADMIN_PAGE, TZ, graph_page, viewers  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from statsgraph.core.calendar import BusinessCalendar  # noqa: E402
@@ -34,17 +34,21 @@ async def main() -> None:
     p.add_argument("--at-hour", type=float, default=20.5)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--document", default=TOTALS, help="the page's GraphQL document (default: today's totals)")
+    p.add_argument("--admin-page", action="store_true", help="the comparison's whole admin page instead")
+    p.add_argument("--full", type=int, default=0, metavar="N", help="print the N slowest statements whole, with parameters")
     args = p.parse_args()
+    if args.admin_page:
+        args.document = ADMIN_PAGE
     now = BusinessCalendar(TZ).today_start() + timedelta(hours=args.at_hour)
     run = await graph_page(args.url, (await viewers(args.url)).admin, args.document, now)
-    timings: list[tuple[float, str]] = []
+    timings: list[tuple[float, str, Any]] = []
     started: dict[int, float] = {}
 
     def before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         started[id(cursor)] = time.perf_counter()
 
-    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        timings.append((time.perf_counter() - started.pop(id(cursor)), statement))
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        timings.append((time.perf_counter() - started.pop(id(cursor)), statement, parameters))
 
     total = 0.0
     for _ in range(args.runs):
@@ -57,8 +61,11 @@ async def main() -> None:
         total = time.perf_counter() - t
         await engine.dispose()
     print(f"page {total * 1000:.0f} ms at {now.isoformat()}, {len(timings)} statements")
-    for seconds, statement in sorted(timings, reverse=True):
+    slowest = sorted(timings, key=lambda t: t[0], reverse=True)
+    for seconds, statement, _ in slowest:
         print(f"{seconds * 1000:7.1f} ms  {' '.join(statement.split())[:160]}")
+    for seconds, statement, parameters in slowest[: args.full]:
+        print(f"\n-- {seconds * 1000:.1f} ms\n{statement}\n-- parameters: {parameters!r}")
 
 
 if __name__ == "__main__":

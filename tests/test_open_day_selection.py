@@ -15,11 +15,13 @@ from tests.conftest import (
     app_client,
     fresh_database_url,
     live_admin,
+    live_users,
     load_dataset,
     settings_for,
     token_for,
     utc,
 )
+from tests.documents import assert_same, camel
 
 NOW = utc(2026, 3, 10, 15, 30)
 TZ = "Asia/Shanghai"
@@ -121,3 +123,32 @@ async def test_cache_never_serves_a_value_computed_without_the_figure(world) -> 
     assert [(d["uniqueModels"], d["fallbackCount"]) for d in data["dailyStats"]["days"]] == [
         (w["unique_models"], w["fallback_count"]) for w in week
     ]
+
+
+@pytest.mark.parametrize("as_user", [False, True], ids=["admin", "user"])
+async def test_model_breakdowns_are_cached_with_their_days(world, as_user: bool) -> None:  # noqa: ANN001
+    # The day series computed without breakdowns must not answer a query for them; computed
+    # with them, it answers the next page whole, reading nothing per model again.
+    url, ds = world
+    viewer = live_users(ds)[0] if as_user else live_admin(ds)
+    today = ref.business_day(NOW, TZ)
+    week = ref.daily(ds, user_id=viewer.id if as_user else None, first_day=today - timedelta(days=6),
+                     last_day=today, tz=TZ)
+    assert any(w["model_breakdown"] for w in week), "the week must hold models for this test to mean anything"
+    with_models = "{ dailyStats(days: 7) { days { date requests modelBreakdown { model requests totalTokens cost } } } }"
+    settings = settings_for(url, tz=TZ)
+    async with app_client(settings, NOW) as client:
+        api = Api(client, token_for(viewer.id, settings))
+        await api.query("{ dailyStats(days: 7) { days { date requests } } }")
+        answers = []
+        for _ in range(2):
+            async with count_statements() as counter:
+                answers.append((await api.query(with_models), [s.lower() for s in counter.statements]))
+    want = [{"date": w["date"].isoformat(), "requests": w["requests"], "modelBreakdown": camel(w["model_breakdown"])}
+            for w in week]
+    for data, _ in answers:
+        assert_same(data["dailyStats"]["days"], want)
+    first, second = (statements for _, statements in answers)
+    assert any("group by" in s and "model" in s.rsplit("group by", 1)[1] for s in first), first
+    # The second page is authentication alone.
+    assert len(second) == 1 and second[0].startswith("select users."), second

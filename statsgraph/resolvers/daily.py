@@ -25,13 +25,18 @@ def report_days(ctx: Context, days: int) -> tuple[date, date]:
 # from request_candidates). Without them selected, that work is skipped.
 DISTINCT_FIELDS = frozenset({"uniqueModels", "uniqueProviders"})
 FALLBACK_FIELDS = frozenset({"fallbackCount"})
+# Model breakdowns travel with the days they break down, so a cached series answers them too.
+BREAKDOWN_FIELDS = frozenset({"modelBreakdown"})
+_COSTLY = (("distinct", DISTINCT_FIELDS), ("fallbacks", FALLBACK_FIELDS), ("models", BREAKDOWN_FIELDS))
 
 
 def series_variant(selected: set[str]) -> str:
     """Part of the day series' cache key: which costly figures it was computed with."""
-    parts = [name for name, fields in (("distinct", DISTINCT_FIELDS), ("fallbacks", FALLBACK_FIELDS))
-             if not fields.isdisjoint(selected)]
-    return "+".join(parts)
+    return "+".join(name for name, fields in _COSTLY if not fields.isdisjoint(selected))
+
+
+def wants_breakdowns(selected: set[str]) -> bool:
+    return not BREAKDOWN_FIELDS.isdisjoint(selected)
 
 
 async def day_series(
@@ -48,8 +53,10 @@ async def day_series(
     return [found.get(d) or DayFigures(d) for d in iter_days(first, last)]
 
 
-async def model_breakdown(ctx: Context, scope: Scope, day: date) -> list[ModelDay]:
-    return by_cost(await ctx.loaders.model_days.load(ModelDayKey(scope, day)))
+async def model_breakdowns(ctx: Context, scope: Scope, first: date, last: date) -> list[list[ModelDay]]:
+    """Each day's models, most cost first, from one batch of the per-day model loader."""
+    per_day = await ctx.loaders.model_days.load_many([ModelDayKey(scope, d) for d in iter_days(first, last)])
+    return [by_cost(rows) for rows in per_day]
 
 
 async def model_summary(ctx: Context, scope: Scope, first: date, last: date) -> list[ModelTotals]:
@@ -57,4 +64,4 @@ async def model_summary(ctx: Context, scope: Scope, first: date, last: date) -> 
     return model_totals_of(r for rows in per_day for r in rows)
 
 
-__all__ = ["day_series", "model_breakdown", "model_summary", "report_days", "series_variant"]
+__all__ = ["day_series", "model_breakdowns", "model_summary", "report_days", "series_variant", "wants_breakdowns"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import strawberry
@@ -81,15 +82,14 @@ class DailyStat:
     unique_models: int = strawberry.field(description="Distinct models used.")
     unique_providers: int = strawberry.field(description="Distinct providers used.")
     fallback_count: int = strawberry.field(description="Requests that ran more than one candidate.")
+    # Filled by the report's `days` when selected, so the series' one cache entry holds them
+    # (left empty otherwise: the entry's key says it was computed without them).
+    model_breakdown: list[ModelBreakdown] = strawberry.field(
+        default_factory=list, description="Each model's share of the day, most cost first."
+    )
 
     def cache_identity(self) -> str:
         return self.date.isoformat()
-
-    # Not cached per day: one cache round trip per day would cost more than it saves. Every
-    # day of a report is answered from one batch of the per-day model loader.
-    @strawberry.field(description="Each model's share of the day, most cost first.")
-    async def model_breakdown(self, info: Ctx) -> list[ModelBreakdown]:
-        return [ModelBreakdown.of(m) for m in await daily.model_breakdown(info.context, self.scope, self.date)]
 
 
 @strawberry.type(description="A daily report over the last `days` business days, today included.")
@@ -110,7 +110,16 @@ class DailyStatsReport:
         extensions=[FieldCache("daily_stats", vary=_series_variant)],
     )
     async def days(self, info: Ctx) -> list[DailyStat]:
-        today = info.context.calendar.today()
+        ctx = info.context
+        today = ctx.calendar.today()
+        selected = selected_names(info)
+        series = daily.day_series(ctx, self.scope, self.first, self.last, selected)
+        if daily.wants_breakdowns(selected):
+            figures, breakdowns = await asyncio.gather(
+                series, daily.model_breakdowns(ctx, self.scope, self.first, self.last)
+            )
+        else:
+            figures, breakdowns = await series, None
         return [
             DailyStat(
                 scope=self.scope, closed=d.day < today, date=d.day, requests=d.requests,
@@ -119,8 +128,9 @@ class DailyStatsReport:
                 cache_read_tokens=BigInt(d.cache_read_tokens), total_tokens=BigInt(d.total_tokens),
                 cost=d.cost, avg_response_time=d.avg_response_ms / 1000, unique_models=d.unique_models,
                 unique_providers=d.unique_providers, fallback_count=d.fallback_count,
+                model_breakdown=[] if breakdowns is None else [ModelBreakdown.of(m) for m in breakdowns[i]],
             )
-            for d in await daily.day_series(info.context, self.scope, self.first, self.last, selected_names(info))
+            for i, d in enumerate(figures)
         ]
 
     @strawberry.field(
