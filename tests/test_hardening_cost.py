@@ -3,6 +3,7 @@ document is refused with nothing executed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -226,3 +227,29 @@ def test_key_fields_of_dimensions_not_grouped_by_cost_little() -> None:
     every = cost(doc % "MODEL, PROVIDER, API_KEY, USER, API_FORMAT, STREAM, OUTCOME, STATUS_CODE")
     assert every > 2 * one
     assert cost(doc % "MODEL") < cost(doc % "USER")  # a user's ref resolves, a model is a string
+
+
+async def test_a_repeated_document_keeps_its_cost_and_an_open_range_follows_the_clock(world) -> None:  # noqa: ANN001
+    # Costs that do not read the clock are kept per document and variables; one that does (a
+    # range without an end runs to now) is priced again on every request.
+    url, admin, _ = world
+    settings = settings_for(url)
+    clock = [NOW]
+    open_ended = report('from: "2026-03-09T00:00:00Z"', "HOUR", "MODEL", 5)
+    closed = "query($d: Int!) { dailyStats(days: $d) { days { date requests } } }"
+    async with app_client(settings, lambda: clock[0]) as client:
+        api = Api(client, token_for(admin.id, settings))
+
+        async def priced(document: str, variables: dict | None = None) -> int:
+            return (await api.post(document, variables)).json()["extensions"]["cost"]["requested"]
+
+        for days in (7, 30, 7):
+            assert await priced(closed, {"d": days}) == cost(closed, {"d": days})
+        assert cost(closed, {"d": 30}) > cost(closed, {"d": 7})
+        now_cost = await priced(open_ended)
+        clock[0] = NOW + timedelta(days=2)
+        later_cost = await priced(open_ended)
+    schema = build_schema()._schema
+    assert now_cost == query_cost(schema, parse(open_ended), {}, None, NOW)
+    assert later_cost == query_cost(schema, parse(open_ended), {}, None, NOW + timedelta(days=2))
+    assert later_cost > now_cost

@@ -20,6 +20,9 @@ the document is refused with QUERY_TOO_EXPENSIVE and nothing runs."""
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -61,13 +64,30 @@ def _int(value: Any, default: int, cap: int) -> int:
     return max(1, min(value, cap))
 
 
+class _Clock:
+    """The request's instant, read only if some size needs it: a cost that never read it is the
+    same at any time, and can be kept for the next request of the same document."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+        self.read = False
+
+    def now(self) -> datetime:
+        self.read = True
+        return self._now
+
+
 @dataclass(frozen=True)
 class Call:
     """What a list's size may depend on."""
 
     args: Args
     inherited: Args
-    now: datetime
+    clock: _Clock
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
 
 
 Size = Callable[[Call], int]
@@ -216,7 +236,7 @@ class _Walker:
         self, schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any], now: datetime
     ) -> None:
         self.schema = schema
-        self.now = now
+        self.clock = _Clock(now)
         self.variables = dict(variables)
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
@@ -260,7 +280,7 @@ class _Walker:
             if rule is None:
                 leaf = node.selection_set is None or (field_type is not None and is_leaf_type(field_type))
                 rule = Rule(cost=LEAF if leaf else OBJECT)
-            call = Call(args, inherited, self.now)
+            call = Call(args, inherited, self.clock)
             total += n * rule.cost_of(call)
             if node.selection_set is not None:
                 size = rule.size_of(call)
@@ -295,16 +315,37 @@ def query_cost(
     now: datetime | None = None,
 ) -> int:
     """The cost of the operation a request would run (the named one, or the only one)."""
+    return _cost_and_clock(schema, document, variables, operation_name, now)[0]
+
+
+def _cost_and_clock(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Mapping[str, Any] | None,
+    operation_name: str | None,
+    now: datetime | None,
+) -> tuple[int, bool]:
+    """The cost, and whether it depends on the clock."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
         operations = [o for o in operations if o.name is not None and o.name.value == operation_name]
     if not operations:
-        return 0
+        return 0, False
     walker = _Walker(schema, document, variables or {}, now or datetime.now(timezone.utc))
-    return int(max(walker.operation_cost(o) for o in operations) + 0.999)
+    return int(max(walker.operation_cost(o) for o in operations) + 0.999), walker.clock.read
+
+
+# Costs of documents that do not depend on the clock, per (text, operation, variables): a
+# dashboard sends the same few documents again and again, and walking one costs ~2 ms. Bounded in
+# entries and in each document's size; shared by the serving loop and the lane's thread.
+COST_CACHE_SIZE = 512
+COST_CACHE_MAX_DOCUMENT = 16 * 1024
 
 
 def cost_limiter(max_cost: int, clock: Callable[[], datetime] | None = None) -> type[SchemaExtension]:
+    known: OrderedDict[tuple[str, str | None, str], int] = OrderedDict()
+    lock = threading.Lock()
+
     class QueryCost(SchemaExtension):
         requested: int | None = None
 
@@ -312,8 +353,24 @@ def cost_limiter(max_cost: int, clock: Callable[[], datetime] | None = None) -> 
             ec = self.execution_context
             if self.requested is None and ec.graphql_document is not None:
                 variables = ec.variables if isinstance(ec.variables, Mapping) else {}
+                key = None
+                if ec.query is not None and len(ec.query) <= COST_CACHE_MAX_DOCUMENT:
+                    key = (ec.query, ec.operation_name, json.dumps(variables, sort_keys=True, default=str))
+                    with lock:
+                        cost = known.get(key)
+                        if cost is not None:
+                            known.move_to_end(key)
+                    if cost is not None:
+                        self.requested = cost
+                        return cost
                 now = clock() if clock is not None else None
-                self.requested = query_cost(ec.schema._schema, ec.graphql_document, variables, ec.operation_name, now)
+                cost, timed = _cost_and_clock(ec.schema._schema, ec.graphql_document, variables, ec.operation_name, now)
+                if key is not None and not timed:
+                    with lock:
+                        known[key] = cost
+                        if len(known) > COST_CACHE_SIZE:
+                            known.popitem(last=False)
+                self.requested = cost
             return self.requested
 
         def on_execute(self) -> Iterator[None]:
