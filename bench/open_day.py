@@ -33,24 +33,16 @@ from bench.seed_compare import (  # noqa: E402
     graph_page,
     grow_today,
     measure,
+    rolled_up_again,
     today_rows,
     viewers,
 )
 from statsgraph.core.calendar import BusinessCalendar  # noqa: E402
-from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers  # noqa: E402
 from statsgraph.db.engine import make_engine  # noqa: E402
 from statsgraph.db.rollup_tables import RollupHour  # noqa: E402
 
 TOTALS = ("{ dashboardStats { today { requests cost actualCost totalTokens avgResponseTime errorRate } "
           "month { requests cost totalTokens avgResponseTime } systemHealth { avgResponseTime errorRate } } }")
-
-
-async def roll_up(url: str, now: datetime) -> None:
-    engine = make_engine(url)
-    if engine.dialect.name == "sqlite":
-        serialise_sqlite_writers(engine)
-    await aggregate(engine, calendar=BusinessCalendar(TZ, clock=lambda: now))
-    await engine.dispose()
 
 
 async def hide_todays_hours(url: str, now: datetime) -> None:
@@ -81,7 +73,7 @@ async def bench(label: str, url: str, args: argparse.Namespace, rolls: list[str]
     for target in args.grow:
         await grow_today(url, now, target)
         started = time.perf_counter()
-        await roll_up(url, now)  # re-rolls today's hours, which the copies changed
+        await rolled_up_again(url, now)  # re-rolls today's hours, which the copies changed
         rolled_s = time.perf_counter() - started
         n = await today_rows(url, now)
         print(f"[{label}] aggregate after growing today to {n:,} rows: {rolled_s:.1f} s", file=sys.stderr)
@@ -96,7 +88,7 @@ async def bench(label: str, url: str, args: argparse.Namespace, rolls: list[str]
                 results.setdefault(name, []).append(
                     await measure(url, await graph_page(url, viewer, doc, now), runs=args.runs, steady=0)
                 )
-        await roll_up(url, now)  # today's hours back for the next size
+        await rolled_up_again(url, now)  # today's hours back for the next size
         for name, (rolled, raw) in results.items():
             rows.append(
                 f"| {label} | {n:,} | {name} | {raw.first_ms:,.0f} ms | {rolled.first_ms:,.0f} ms "
