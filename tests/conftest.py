@@ -97,6 +97,10 @@ async def empty_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 UNPRICED = 10**9
 
 
+# Every dashboard TTL 0: each request computes its figures (a cold server).
+COLD_TTLS = {"ttl_dashboard_global": 0, "ttl_dashboard_user": 0, "ttl_daily_stats": 0, "ttl_provider_status": 0}
+
+
 def settings_for(url: str, *, tz: str = "Asia/Shanghai", redis_url: str | None = None, **kw: object) -> Settings:
     return Settings(
         database_url=url, jwt_secret_key=SECRET, app_timezone=tz, redis_url=redis_url, **kw  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from statsgraph.db.engine import count_statements, make_engine
 from statsgraph.db.setup import CANDIDATES_BY_TIME, create_indexes
 from tests import reference as ref
 from tests.conftest import (
+    COLD_TTLS,
     Api,
     app_client,
     fresh_database_url,
@@ -29,7 +30,6 @@ from tests.test_indexes_reported import drop_needed_indexes
 
 NOW = utc(2026, 3, 10, 15, 30)
 TZ = "Asia/Shanghai"
-COLD = {"ttl_dashboard_global": 0, "ttl_dashboard_user": 0, "ttl_daily_stats": 0, "ttl_provider_status": 0}
 DOC = """query ($u: ID) {
   dashboardStats(userId: $u) { today { fallbackCount } month { fallbackCount } allTime { fallbackCount } }
   dailyStats(days: 7, userId: $u) { days { date fallbackCount } }
@@ -73,7 +73,7 @@ def keeps_planner_off_status(statement: str) -> bool:
 async def test_fallbacks_follow_the_indexes_there_are_and_stay_exact(aether_as_is) -> None:  # noqa: ANN001
     url, ds = aether_as_is
     assert expected(ds, None)["dashboardStats"]["allTime"]["fallbackCount"] > 0
-    settings = settings_for(url, tz=TZ, **COLD)
+    settings = settings_for(url, tz=TZ, **COLD_TTLS)
     async with app_client(settings, NOW) as client:
 
         async def forms(viewers: list) -> set[bool]:  # noqa: ANN001

@@ -21,6 +21,7 @@ from statsgraph.db.rollup_tables import HourlyFallback, RollupHour, UsageHourly,
 from statsgraph.db.setup import init_database
 from tests import reference as ref
 from tests.conftest import (
+    COLD_TTLS,
     Api,
     app_client,
     fresh_database_url,
@@ -36,7 +37,6 @@ from tests.states import set_state
 
 NOW = utc(2026, 3, 10, 15, 30)
 TZ = "Asia/Shanghai"
-COLD = {"ttl_dashboard_global": 0, "ttl_dashboard_user": 0, "ttl_daily_stats": 0, "ttl_provider_status": 0}
 FIGURES = ("requests", "error_requests", "input_tokens", "output_tokens", "cache_creation_tokens",
            "cache_read_tokens", "total_tokens", "cost", "actual_cost", "avg_response_time", "fallback_count")
 DOC = "query($u: ID) { dashboardStats(userId: $u) { today { %s } month { %s } } }" % (
@@ -131,7 +131,7 @@ async def test_todays_rolled_up_hours_are_read_from_the_rollup(world) -> None:  
     today_start = ref.day_start(ref.business_day(NOW, TZ), TZ)
     hours = {h for h in await rolled_hours(url) if h >= today_start}
     assert len(hours) >= 10, hours
-    settings = settings_for(url, tz=TZ, **COLD)
+    settings = settings_for(url, tz=TZ, **COLD_TTLS)
     admin = live_admin(ds)
     user = max((u for u in ds.users if u.is_active and not u.is_deleted),
                key=lambda u: sum(1 for r in ds.usage if r.user_id == u.id and r.created_at >= today_start))
@@ -215,7 +215,7 @@ async def test_fallbacks_across_hours_are_exact_from_the_rollup(world) -> None: 
     hours = await rolled_hours(url)
     assert {h1, h1 + timedelta(hours=1), h3} <= hours
 
-    settings = settings_for(url, tz=TZ, **COLD)
+    settings = settings_for(url, tz=TZ, **COLD_TTLS)
     async with app_client(settings, NOW) as client:
         api = Api(client, token_for(live_admin(ds).id, settings))
 
@@ -249,7 +249,7 @@ async def test_a_rolled_up_hour_that_gains_a_streaming_row_and_completes_later(w
     i, row = next((i, r) for i, r in enumerate(ds.usage)
                   if r.created_at >= today_start + timedelta(hours=2) and floor_hour(r.created_at) in hours
                   and r.status == "completed" and r.response_time_ms is not None and r.user_id is not None)
-    settings = settings_for(url, tz=TZ, **COLD)
+    settings = settings_for(url, tz=TZ, **COLD_TTLS)
     async with app_client(settings, NOW) as client:
         api = Api(client, token_for(live_admin(ds).id, settings))
         # The row goes back to streaming: its tokens and time are not known yet.
@@ -283,7 +283,7 @@ async def test_hours_rolled_up_before_the_names_and_fallback_tables_existed(worl
         async with engine.begin() as conn:
             for table in (HourlyFallback, UsageHourlyNames):
                 await conn.run_sync(table.__table__.drop)
-        settings = settings_for(url, tz=TZ, **COLD)
+        settings = settings_for(url, tz=TZ, **COLD_TTLS)
         admin = live_admin(ds)
         async with app_client(settings, NOW) as client:
             api = Api(client, token_for(admin.id, settings))

@@ -11,6 +11,7 @@ import pytest
 from statsgraph.db.engine import count_statements
 from tests import reference as ref
 from tests.conftest import (
+    COLD_TTLS,
     Api,
     app_client,
     fresh_database_url,
@@ -25,7 +26,6 @@ from tests.documents import assert_same, camel
 
 NOW = utc(2026, 3, 10, 15, 30)
 TZ = "Asia/Shanghai"
-COLD = {"ttl_dashboard_global": 0, "ttl_dashboard_user": 0, "ttl_daily_stats": 0, "ttl_provider_status": 0}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -37,7 +37,7 @@ async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 
 async def captured(url: str, viewer_id: str, query: str) -> tuple[dict, list[str]]:
     """The answer and the SQL text of one request to a fresh, cold server."""
-    settings = settings_for(url, tz=TZ, **COLD)
+    settings = settings_for(url, tz=TZ, **COLD_TTLS)
     async with app_client(settings, NOW) as client:
         api = Api(client, token_for(viewer_id, settings))
         async with count_statements() as counter:

@@ -16,6 +16,7 @@ from statsgraph.resolvers import loaders as loaders_module
 from statsgraph.resolvers.loaders import Loaders, OpenDayNeeds, WindowKey, split_open_day
 from tests import reference as ref
 from tests.conftest import (
+    COLD_TTLS,
     Api,
     app_client,
     fresh_database_url,
@@ -30,7 +31,6 @@ from tests.documents import ADMIN_ONLY, FULL_DOC, USER_DOC
 
 NOW = utc(2026, 3, 10, 15, 30)
 TZ = "Asia/Shanghai"
-COLD = {"ttl_dashboard_global": 0, "ttl_dashboard_user": 0, "ttl_daily_stats": 0, "ttl_provider_status": 0}
 NY = BusinessCalendar("America/New_York", clock=lambda: datetime(2026, 3, 8, 16, tzinfo=timezone.utc))
 
 
@@ -108,7 +108,7 @@ async def test_every_period_shares_one_open_day(world, reads: list[Window], as_u
     url, ds = world
     admin = live_admin(ds)
     user = live_users(ds)[0]
-    settings = settings_for(url, tz=TZ, **COLD)
+    settings = settings_for(url, tz=TZ, **COLD_TTLS)
     cal = BusinessCalendar(TZ, clock=lambda: NOW)
     today = cal.today()
     async with app_client(settings, NOW) as client:
@@ -140,7 +140,7 @@ async def test_every_period_shares_one_open_day(world, reads: list[Window], as_u
 async def test_an_admin_reading_two_scopes_reads_each_open_day_once(world, reads: list[Window]) -> None:  # noqa: ANN001
     url, ds = world
     user = live_users(ds)[0]
-    settings = settings_for(url, tz=TZ, **COLD)
+    settings = settings_for(url, tz=TZ, **COLD_TTLS)
     doc = """query ($u: ID) { a: dashboardStats { today { requests } month { requests } allTime { cost } }
                               b: dashboardStats(userId: $u) { today { requests } month { requests } } }"""
     async with app_client(settings, NOW) as client:
@@ -154,7 +154,7 @@ async def test_the_open_day_is_reused_by_a_later_narrower_need(world, reads: lis
     # systemHealth asks for today after month in the same request; the earlier computation
     # (with fallbacks) covers it, so no second read.
     url, ds = world
-    settings = settings_for(url, tz=TZ, **COLD)
+    settings = settings_for(url, tz=TZ, **COLD_TTLS)
     async with app_client(settings, NOW) as client:
         api = Api(client, token_for(live_admin(ds).id, settings))
         await api.query(ADMIN_ONLY)
@@ -182,7 +182,7 @@ async def test_a_window_alone_keeps_its_open_day_in_its_own_statement_and_shares
 
 async def test_a_period_alone_costs_what_it_did(world) -> None:  # noqa: ANN001
     url, ds = world
-    settings = settings_for(url, tz=TZ, **COLD)
+    settings = settings_for(url, tz=TZ, **COLD_TTLS)
     async with app_client(settings, NOW) as client:
         api = Api(client, token_for(live_admin(ds).id, settings))
         async with count_statements() as counter:
