@@ -196,3 +196,32 @@ async def test_admin_only_fields_stay_forbidden_with_a_warm_cache(world, redis_s
         body = (await Api(client, token_for(alice.id, settings)).post(query, {"u": alice.id})).json()
         assert body["data"]["dashboardStats"] == {"users": None, "systemHealth": None}
         assert sorted(e["extensions"]["code"] for e in body["errors"]) == ["FORBIDDEN", "FORBIDDEN"]
+
+
+async def command_calls(url: str) -> dict[str, int]:
+    r = aioredis.from_url(url)
+    stats = await r.info("commandstats")
+    await r.aclose()
+    return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+
+
+async def test_a_warm_page_reads_its_fields_in_a_few_round_trips(world, redis_server) -> None:  # noqa: ANN001
+    # Sibling fields ask for their entries together: one MGET per level of the document (the
+    # root's fields, then dashboardStats' and dailyStats'), not one GET per cached field.
+    url, ds = world
+    admin, _, _ = pick_users(ds)
+    await flush(redis_server.url)
+    settings = settings_for(url, tz=TZ, redis_url=redis_server.url)
+    variables = {"userId": None, "days": DAYS}
+    async with app_client(settings, NOW) as client:
+        api = Api(client, token_for(admin.id, settings))
+        cold = (await api.post(FULL_DOC, variables)).json()
+        before = await command_calls(redis_server.url)
+        warm = (await api.post(FULL_DOC, variables)).json()
+        after = await command_calls(redis_server.url)
+    assert warm["data"] == cold["data"] and not warm.get("errors")
+    cached = warm["extensions"]["cache"]["computedAt"]
+    assert len(cached) >= 8, cached
+    calls = {name: after.get(name, 0) - before.get(name, 0) for name in ("get", "mget")}
+    assert calls["get"] == 0, calls
+    assert 1 <= calls["mget"] <= 3, calls
