@@ -23,13 +23,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from statsgraph.core.analytics import NO_FILTER, Dimension, Granularity, bucket_edges  # noqa: E402
+from statsgraph.core.analytics import NO_FILTER, Dimension, Granularity, MeasureFamily, bucket_edges  # noqa: E402
 from statsgraph.core.calendar import BusinessCalendar  # noqa: E402
 from statsgraph.core.latency import LatencyKind  # noqa: E402
 from statsgraph.core.scope import GLOBAL  # noqa: E402
 from statsgraph.db.aggregator import aggregate, serialise_sqlite_writers  # noqa: E402
 from statsgraph.db.engine import count_statements, make_engine, make_session_factory  # noqa: E402
-from statsgraph.db.queries.usage_report import ReportShape, raw_histograms, raw_sums  # noqa: E402
+from statsgraph.db.queries.usage_report import ReportShape, columns_read, raw_histograms, raw_sums  # noqa: E402
 from statsgraph.db.setup import init_database  # noqa: E402
 from statsgraph.demo.generator import generate_demo  # noqa: E402
 from statsgraph.server.app import create_app  # noqa: E402
@@ -40,11 +40,13 @@ from statsgraph.server.settings import Settings, normalize_database_url  # noqa:
 TZ = "Asia/Shanghai"
 UTC = timezone.utc
 
-# name, days back, granularity, groupBy, measures asked
+F = MeasureFamily
+# name, days back, granularity, groupBy, measures asked, the sums those need (the raw side
+# computes the same ones)
 CASES = [
-    ("last 30 days, DAY, groupBy [MODEL]", 30, "DAY", ["MODEL"], "requests cost totalTokens"),
-    ("7 days, HOUR, groupBy [API_KEY, MODEL]", 7, "HOUR", ["API_KEY", "MODEL"], "requests cost"),
-    ("90 days, groupBy [PROVIDER], p99", 90, None, ["PROVIDER"], "requests responseTime { p99 }"),
+    ("last 30 days, DAY, groupBy [MODEL]", 30, "DAY", ["MODEL"], "requests cost totalTokens", {F.COST, F.TOKENS}),
+    ("7 days, HOUR, groupBy [API_KEY, MODEL]", 7, "HOUR", ["API_KEY", "MODEL"], "requests cost", {F.COST}),
+    ("90 days, groupBy [PROVIDER], p99", 90, None, ["PROVIDER"], "requests responseTime { p99 }", {F.RESPONSE}),
 ]
 
 
@@ -116,12 +118,13 @@ async def measure_usage(url: str, viewer: str, query: str, start: str, runs: int
 
 
 async def measure_naive(
-    url: str, edges: list[datetime], dims: list[str], histograms: frozenset[LatencyKind], runs: int
+    url: str, edges: list[datetime], dims: list[str], histograms: frozenset[LatencyKind],
+    families: frozenset[MeasureFamily], runs: int,
 ) -> tuple[float, int, int]:
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     times, count, requests = [], 0, 0
-    shape = ReportShape(GLOBAL, NO_FILTER, tuple(Dimension[d] for d in dims), tuple(edges))
+    shape = ReportShape(GLOBAL, NO_FILTER, tuple(Dimension[d] for d in dims), tuple(edges), columns_read(families))
     everything = [(edges[0], edges[-1])]
     for i in range(runs + 1):
         async with sessions() as session, count_statements() as counter:
@@ -148,14 +151,15 @@ async def bench(label: str, url: str, args: argparse.Namespace) -> list[str]:
     cal = BusinessCalendar(TZ)
     tz = ZoneInfo(TZ)
     rows = []
-    for name, days, granularity, group_by, measures in CASES:
+    for name, days, granularity, group_by, measures, families in CASES:
         first = cal.today() - timedelta(days=days - 1)
         start = cal.day_start(first)
         end = cal.day_start(cal.today() + timedelta(days=1))
         edges = bucket_edges(start, end, Granularity[granularity], tz) if granularity else [start, end]
         ms, stmts, n = await measure_usage(url, viewer, document(granularity, group_by, measures), first.isoformat(), args.runs)
         naive_ms, naive_stmts, naive_n = await measure_naive(
-            url, edges, group_by, frozenset({LatencyKind.RESPONSE}) if "p99" in measures else frozenset(), args.runs
+            url, edges, group_by, frozenset({LatencyKind.RESPONSE}) if "p99" in measures else frozenset(),
+            frozenset(families), args.runs,
         )
         if n != naive_n:
             raise RuntimeError(f"{name}: usage says {n} requests, raw rows {naive_n}")

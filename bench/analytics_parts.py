@@ -27,6 +27,7 @@ from statsgraph.core.analytics import (  # noqa: E402
     NO_FILTER,
     Dimension,
     Granularity,
+    MeasureFamily,
     UsageOrder,
     assemble_report,
     bucket_edges,
@@ -39,9 +40,9 @@ from statsgraph.db.queries.usage_cells import report_groups  # noqa: E402
 
 TZ = "Asia/Shanghai"  # the zone bench/analytics.py builds its databases in
 CASES = {
-    "day": (30, Granularity.DAY, [Dimension.MODEL], frozenset()),
-    "hour": (7, Granularity.HOUR, [Dimension.API_KEY, Dimension.MODEL], frozenset()),
-    "p99": (90, None, [Dimension.PROVIDER], frozenset({LatencyKind.RESPONSE})),
+    "day": (30, Granularity.DAY, [Dimension.MODEL], frozenset(), frozenset({MeasureFamily.COST, MeasureFamily.TOKENS})),
+    "hour": (7, Granularity.HOUR, [Dimension.API_KEY, Dimension.MODEL], frozenset(), frozenset({MeasureFamily.COST})),
+    "p99": (90, None, [Dimension.PROVIDER], frozenset({LatencyKind.RESPONSE}), frozenset({MeasureFamily.RESPONSE})),
 }
 
 
@@ -66,7 +67,7 @@ async def main() -> None:
 
         event.listen(engine.sync_engine, "before_cursor_execute", capture)
     for name in args.case or sorted(CASES):
-        days, granularity, dims, histograms = CASES[name]
+        days, granularity, dims, histograms, families = CASES[name]
         start = calendar.day_start(calendar.today() - timedelta(days=days - 1))
         end = calendar.day_start(calendar.today() + timedelta(days=1))
         edges = bucket_edges(start, end, granularity, ZoneInfo(TZ)) if granularity else [start, end]
@@ -77,6 +78,7 @@ async def main() -> None:
                 ranked = await report_groups(
                     session, scope=GLOBAL, flt=NO_FILTER, dims=dims, edges=edges, histograms=histograms,
                     buckets=granularity is not None, order=UsageOrder.COST_DESC, limit=args.limit,
+                    families=families,
                 )
                 t1 = time.perf_counter()
                 report = assemble_report(ranked.whole, ranked.buckets, edges=edges, time_zone=TZ,

@@ -51,6 +51,31 @@ class UsageOrder(enum.Enum):
     KEY_ASC = "key_asc"
 
 
+class MeasureFamily(enum.Enum):
+    """Measures read together, so a report reads only the families its query selects.
+    Requests are always read: they decide whether a group exists and what rests to drop."""
+
+    ERRORS = "errors"
+    TOKENS = "tokens"
+    COST = "cost"
+    ACTUAL_COST = "actual_cost"
+    CACHE_COSTS = "cache_costs"
+    RESPONSE = "response"
+    FIRST_BYTE = "first_byte"
+
+
+EVERY_MEASURE = frozenset(MeasureFamily)
+
+
+def families_for_order(order: UsageOrder) -> frozenset[MeasureFamily]:
+    """What a ranking reads whether or not the query selects it."""
+    if order is UsageOrder.COST_DESC:
+        return frozenset({MeasureFamily.COST})
+    if order is UsageOrder.TOKENS_DESC:
+        return frozenset({MeasureFamily.TOKENS})
+    return frozenset()
+
+
 class RangeError(ValueError):
     """A range, granularity or limit outside the contract; `argument` names what to fix."""
 
@@ -161,7 +186,8 @@ def day_start(day: date, tz: ZoneInfo) -> datetime:
 
 @dataclass(slots=True)
 class Measures:
-    """Additive figures of a set of usage rows, and their two latency distributions."""
+    """Additive figures of a set of usage rows, and their two latency distributions. The
+    families a report did not read (`MeasureFamily`) stay zero."""
 
     requests: int = 0
     error_requests: int = 0
@@ -287,10 +313,12 @@ __all__ = [
     "NO_FILTER",
     "Bucket",
     "Dimension",
+    "EVERY_MEASURE",
     "Filter",
     "Granularity",
     "Group",
     "Key",
+    "MeasureFamily",
     "Measures",
     "RangeError",
     "Report",
@@ -301,5 +329,6 @@ __all__ = [
     "check_limit",
     "check_range",
     "day_start",
+    "families_for_order",
     "sum_measures",
 ]

@@ -18,6 +18,7 @@ from ..core.analytics import (
     Dimension,
     Filter,
     Granularity,
+    MeasureFamily,
     RangeError,
     Report,
     UsageOrder,
@@ -81,24 +82,44 @@ def resolve_range(r: RangeArgs, tz: ZoneInfo, now: datetime) -> tuple[datetime, 
 
 _LATENCY_FIELDS = {"responseTime": LatencyKind.RESPONSE, "firstByteTime": LatencyKind.FIRST_BYTE}
 
+_F = MeasureFamily
+_FAMILIES_OF_FIELD = {
+    "successRequests": {_F.ERRORS}, "errorRequests": {_F.ERRORS}, "errorRate": {_F.ERRORS},
+    **{name: {_F.TOKENS} for name in (
+        "inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens", "totalTokens", "cacheHitRate",
+    )},
+    "cost": {_F.COST}, "actualCost": {_F.ACTUAL_COST}, "costSavings": {_F.COST, _F.ACTUAL_COST},
+    "cacheCreationCost": {_F.CACHE_COSTS}, "cacheReadCost": {_F.CACHE_COSTS},
+    "responseTime": {_F.RESPONSE}, "firstByteTime": {_F.FIRST_BYTE},
+}
+
+
+def _names_below(selections: Iterable[Selection]) -> set[str]:
+    """Every field name selected below, through fragments, whatever the aliases."""
+    out: set[str] = set()
+    for s in selections:
+        if isinstance(s, SelectedField):
+            out.add(s.name)
+        out |= _names_below(s.selections)
+    return out
+
+
+def measure_families(info: Info) -> frozenset[MeasureFamily]:
+    """The measures selected anywhere below the current field: only those are summed. A name
+    is taken wherever it appears (a key's field named like a measure only sums one more)."""
+    names = _names_below(s for f in info.selected_fields for s in f.selections)
+    return frozenset(f for name in names for f in _FAMILIES_OF_FIELD.get(name, ()))
+
 
 def percentile_kinds(info: Info) -> frozenset[LatencyKind]:
     """The latencies whose percentiles are selected anywhere below the current field: only
     those need histograms (count, mean and max come from sums)."""
     kinds: set[LatencyKind] = set()
 
-    def names_below(selections: Iterable[Selection]) -> set[str]:
-        out: set[str] = set()
-        for s in selections:
-            if isinstance(s, SelectedField):
-                out.add(s.name)
-            out |= names_below(s.selections)
-        return out
-
     def walk(selections: Iterable[Selection]) -> None:
         for s in selections:
             kind = _LATENCY_FIELDS.get(s.name) if isinstance(s, SelectedField) else None
-            if kind is not None and names_below(s.selections) & PERCENTILE_FIELDS:
+            if kind is not None and _names_below(s.selections) & PERCENTILE_FIELDS:
                 kinds.add(kind)
             walk(s.selections)
 
@@ -130,6 +151,7 @@ async def usage_report(
     order: UsageOrder,
     limit: int,
     histograms: frozenset[LatencyKind],
+    families: frozenset[MeasureFamily],
     path: Any = None,
 ) -> Report:
     tz_name, tz = zone_of(time_zone, ctx.calendar.tz_name)
@@ -148,7 +170,7 @@ async def usage_report(
         async with ctx.sessions() as session:
             ranked = await report_groups(
                 session, scope=scope, flt=flt, dims=dims, edges=edges, histograms=histograms,
-                buckets=granularity is not None, order=order, limit=limit,
+                buckets=granularity is not None, order=order, limit=limit, families=families,
             )
         return assemble_report(
             ranked.whole, ranked.buckets, edges=edges, time_zone=tz_name, granularity=granularity, dimensions=dims,
@@ -160,7 +182,7 @@ async def usage_report(
     asked = {
         "range": [range_args.start, range_args.end, range_args.start_date, range_args.end_date],
         "granularity": granularity, "dims": dims, "filter": flt, "zone": tz_name, "order": order, "limit": limit,
-        "histograms": sorted(int(k) for k in histograms),
+        "histograms": sorted(int(k) for k in histograms), "measures": sorted(f.value for f in families),
     }
     key = ctx.cache.key("Query.usage", scope.key, ctx.calendar.today().isoformat(), cache_args(asked))
     ttl = ctx.ttl_for("analytics", scope, closed=end <= ctx.calendar.today_start())
@@ -187,5 +209,5 @@ def _plain(value: Any) -> Any:
 
 
 __all__ = [
-    "PERCENTILE_FIELDS", "RangeArgs", "percentile_kinds", "resolve_range", "usage_report", "zone_of",
+    "PERCENTILE_FIELDS", "RangeArgs", "measure_families", "percentile_kinds", "resolve_range", "usage_report", "zone_of",
 ]

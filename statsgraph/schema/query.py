@@ -88,7 +88,8 @@ class Query:
             dims=[core_analytics.Dimension[d.name] for d in group_by],
             flt=filter.to_core() if filter is not None else core_analytics.NO_FILTER,
             time_zone=time_zone, order=core_analytics.UsageOrder[order_by.name], limit=limit,
-            histograms=analytics.percentile_kinds(info), path=info.path,
+            histograms=analytics.percentile_kinds(info), families=analytics.measure_families(info),
+            path=info.path,
         )
         return UsageReport.of(report)
 

@@ -13,11 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...core.analytics import Dimension, Filter, UsageOrder
+from ...core.analytics import Dimension, Filter, MeasureFamily, UsageOrder, families_for_order
 from ...core.latency import LatencyKind
 from ...core.scope import Scope
 from .usage_ranking import RankedGroups, ranked_groups
-from .usage_report import ReportShape, raw_histograms, raw_sums
+from .usage_report import ReportShape, columns_read, raw_histograms, raw_sums
 from .usage_rollups import (
     DAILY,
     HOURLY,
@@ -50,8 +50,10 @@ async def report_groups(
     buckets: bool,
     order: UsageOrder,
     limit: int,
+    families: frozenset[MeasureFamily],
 ) -> RankedGroups:
-    """The report's ranked groups, the whole range's and (with `buckets`) each bucket's."""
+    """The report's ranked groups, the whole range's and (with `buckets`) each bucket's, with
+    the measures of `families` (and what `order` ranks by) summed; the rest are zero."""
     start, end = edges[0], edges[-1]
     weeks: list[Window] = []
     days: list[Window] = []
@@ -61,7 +63,8 @@ async def report_groups(
     hour_starts = serving_hours(await rolled_hours(session, start, end), edges)
     hours = windows_of(hours_outside(hour_starts, [*weeks, *days]))
     raw = complement(start, end, merged([*weeks, *days, *hours]))
-    shape = ReportShape(scope, flt, tuple(dims), tuple(edges))
+    read = columns_read(families | families_for_order(order))
+    shape = ReportShape(scope, flt, tuple(dims), tuple(edges), read)
     sums = [raw_sums(shape, raw)]
     hists = raw_histograms(shape, raw, histograms)
     for level, windows in ((WEEKLY, weeks), (DAILY, days), (HOURLY, hours)):
@@ -70,7 +73,7 @@ async def report_groups(
         hists += rollup_histograms(shape, level, placed, placed_in(level, windows, latency=True), histograms)
     return await ranked_groups(
         session, sums=[s for s in sums if s is not None], histograms=hists, dims=dims,
-        buckets=len(edges) - 1 if buckets else None, order=order, limit=limit,
+        buckets=len(edges) - 1 if buckets else None, order=order, limit=limit, read=read,
         shared_buckets=_share_a_bucket([raw, weeks, days, hours], edges),
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Integer, case, func, literal_column, null, select, union_all
@@ -19,11 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...core.analytics import Dimension, Group, Key, UsageOrder
 from ...core.latency import LatencyKind
-from .usage_report import KeyReader, float_sum, int_sum, measure_columns, measures_of
+from .usage_report import (
+    FLOAT_COLUMNS,
+    MAX_COLUMNS,
+    KeyReader,
+    float_sum,
+    int_sum,
+    measure_columns,
+    measures_of,
+)
 
-# m0 requests, m1 errors, m2…m5 tokens, m6…m9 costs, m10…m15 each latency's count, sum, max.
-_FLOATS = frozenset({6, 7, 8, 9})
-_MAXIMA = frozenset({12, 15})
 _NOT_TEXT = frozenset({Dimension.STREAM, Dimension.STATUS_CODE})
 WHOLE = -1  # the bucket index of the whole range's groups
 
@@ -38,11 +44,16 @@ class RankedGroups:
 
 
 def _combined(columns: Any, i: int) -> Any:
-    if i in _MAXIMA:
+    if i in MAX_COLUMNS:
         return func.max(columns[f"m{i}"])
-    if i in _FLOATS:
+    if i in FLOAT_COLUMNS:
         return float_sum(columns[f"m{i}"])
     return int_sum(columns[f"m{i}"])
+
+
+def _combined_columns(columns: Any, read: frozenset[int]) -> list[Any]:
+    """The sums m0…m15 of cells of `columns` added up; those not read stay constants."""
+    return measure_columns([_combined(columns, i) for i in range(16)], read)
 
 
 def _union(parts: Sequence[Any], name: str) -> Any:
@@ -69,7 +80,7 @@ def _rank_by(columns: Any, dims: Sequence[Dimension], order: UsageOrder, text_in
 
 
 def _ranked(source: Any, *, per_bucket: bool, dims: Sequence[Dimension], order: UsageOrder, limit: int,
-            text_in_c: bool) -> list[Any]:
+            text_in_c: bool, read: frozenset[int]) -> list[Any]:
     """Groups of `source` ranked within each bucket (or over the whole range): the first
     `limit` as they are, the rest summed into one row per bucket with place limit + 1 and null
     keys. Two selects over one ranked CTE, so only the rest is grouped again."""
@@ -86,7 +97,7 @@ def _ranked(source: Any, *, per_bucket: bool, dims: Sequence[Dimension], order: 
     rest = select(
         bucket.label("b"), literal_column(str(limit + 1), Integer).label("place"),
         *(null().label(f"d{i}") for i in range(n)),
-        *measure_columns(*(_combined(r.c, i) for i in range(16))),
+        *_combined_columns(r.c, read),
     ).where(r.c.rn > limit)
     # Over the whole range the rest is one aggregate row even when empty; it is dropped after.
     return [top, rest.group_by(r.c.b) if per_bucket else rest]
@@ -101,12 +112,14 @@ async def ranked_groups(
     buckets: int | None,
     order: UsageOrder,
     limit: int,
+    read: frozenset[int],
     shared_buckets: bool = True,
 ) -> RankedGroups:
     """Rank the cells of `sums` (statements of b, d0…, m0…m15) and merge `histograms`
     (statements of kind, b, d0…, bucket, n) into the ranked groups. `buckets` is the number of
     buckets with a granularity, None without. Without `shared_buckets` (no bucket gets cells
-    from two of `sums`) each (bucket, key) is one row already and is not grouped again."""
+    from two of `sums`) each (bucket, key) is one row already and is not grouped again. `read`
+    names the sums computed; the others are constants in `sums` and stay so."""
     n = len(dims)
     whole: list[Group] = []
     per_bucket: list[list[Group]] | None = None if buckets is None else [[] for _ in range(buckets)]
@@ -121,18 +134,19 @@ async def ranked_groups(
         key_cols = [u.c[f"d{i}"] for i in range(n)]
         cells = (
             select(u.c.b, *(k.label(f"d{i}") for i, k in enumerate(key_cols)),
-                   *measure_columns(*(_combined(u.c, i) for i in range(16))))
+                   *_combined_columns(u.c, read))
             .group_by(u.c.b, *key_cols)
             .cte("cells")
         )
     whole_cells = (
-        select(*(cells.c[f"d{i}"] for i in range(n)), *measure_columns(*(_combined(cells.c, i) for i in range(16))))
+        select(*(cells.c[f"d{i}"] for i in range(n)), *_combined_columns(cells.c, read))
         .group_by(*(cells.c[f"d{i}"] for i in range(n)))
         .subquery("whole_cells")
     )
-    parts = _ranked(whole_cells, per_bucket=False, dims=dims, order=order, limit=limit, text_in_c=text_in_c)
+    rank = partial(_ranked, dims=dims, order=order, limit=limit, text_in_c=text_in_c, read=read)
+    parts = rank(whole_cells, per_bucket=False)
     if per_bucket is not None:
-        parts += _ranked(cells, per_bucket=True, dims=dims, order=order, limit=limit, text_in_c=text_in_c)
+        parts += rank(cells, per_bucket=True)
     key_of = KeyReader(dims, 2)
     placed: list[tuple[int, int, Group]] = []
     statement: Any = union_all(*parts)

@@ -26,12 +26,13 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
     or_,
     select,
 )
 from sqlalchemy.orm import aliased
 
-from ...core.analytics import Dimension, Filter, Key, Measures
+from ...core.analytics import Dimension, Filter, Key, MeasureFamily, Measures
 from ...core.latency import Latency, LatencyKind
 from ...core.scope import Scope
 from ..latency_sql import bucket_expr
@@ -166,21 +167,48 @@ def measures_of(v: Sequence[Any]) -> Measures:
     )
 
 
-def measure_columns(*sums: Any) -> list[ColumnElement[Any]]:
+# m0 requests, m1 errors, m2…m5 tokens, m6…m9 costs, m10…m15 each latency's count, sum, max.
+FLOAT_COLUMNS = frozenset({6, 7, 8, 9})
+MAX_COLUMNS = frozenset({12, 15})
+_COLUMNS_OF = {
+    MeasureFamily.ERRORS: (1,), MeasureFamily.TOKENS: (2, 3, 4, 5), MeasureFamily.COST: (6,),
+    MeasureFamily.ACTUAL_COST: (7,), MeasureFamily.CACHE_COSTS: (8, 9),
+    MeasureFamily.RESPONSE: (10, 11, 12), MeasureFamily.FIRST_BYTE: (13, 14, 15),
+}
+
+
+def columns_read(families: frozenset[MeasureFamily]) -> frozenset[int]:
+    """The sums a report computes for `families` (requests always)."""
+    return frozenset({0, *(i for f in families for i in _COLUMNS_OF[f])})
+
+
+def _unread(i: int) -> ColumnElement[Any]:
+    """What stands for a sum not read: typed like the sum, so the parts of a UNION agree on
+    PostgreSQL, and what an empty set would give (0, or no maximum)."""
+    if i in MAX_COLUMNS:
+        return cast(null(), BigInteger)
+    if i in FLOAT_COLUMNS:
+        return cast(literal_column("0.0"), Float)
+    return cast(literal_column("0"), BigInteger)
+
+
+def measure_columns(sums: Sequence[Any], read: frozenset[int]) -> list[ColumnElement[Any]]:
     """The sixteen sums of a cell (see `measures_of`), labelled m0…m15 so the parts of a
-    report from different sources line up in one UNION."""
-    return [c.label(f"m{i}") for i, c in enumerate(sums)]
+    report from different sources line up in one UNION; those not in `read` are constants,
+    which costs the database nothing per row."""
+    return [(c if i in read else _unread(i)).label(f"m{i}") for i, c in enumerate(sums)]
 
 
 @dataclass(frozen=True, slots=True)
 class ReportShape:
     """What every source of a report reads alike: whose rows, which of them, grouped by what,
-    bucketed by which edges."""
+    bucketed by which edges, summing which measures."""
 
     scope: Scope
     flt: Filter
     dims: tuple[Dimension, ...]
     edges: tuple[datetime, ...]
+    read: frozenset[int]  # the sums computed (`columns_read`); the rest are constants
 
 
 def _raw_rows(shape: ReportShape, windows: Sequence[tuple[datetime, datetime]]) -> Any:
@@ -210,7 +238,7 @@ def raw_sums(shape: ReportShape, windows: Sequence[tuple[datetime, datetime]]) -
     group_cols = [sub.c.b, *(sub.c[f"d{i}"] for i in range(len(shape.dims)))]
     return select(
         *group_cols,
-        *measure_columns(
+        *measure_columns((
             func.count(),
             int_sum(sub.c.err),
             int_sum(sub.c.input_tokens), int_sum(sub.c.output_tokens),
@@ -221,7 +249,7 @@ def raw_sums(shape: ReportShape, windows: Sequence[tuple[datetime, datetime]]) -
             func.max(sub.c.response_time_ms),
             func.count(sub.c.first_byte_time_ms), int_sum(sub.c.first_byte_time_ms),
             func.max(sub.c.first_byte_time_ms),
-        ),
+        ), shape.read),
     ).group_by(*group_cols)
 
 
@@ -249,7 +277,7 @@ def raw_histograms(
 
 
 __all__ = [
-    "KeyReader", "ReportShape", "bucket_index", "dimension_expr", "filter_conditions", "float_sum", "in_windows", "int_sum",
+    "FLOAT_COLUMNS", "MAX_COLUMNS", "KeyReader", "ReportShape", "columns_read", "bucket_index", "dimension_expr", "filter_conditions", "float_sum", "in_windows", "int_sum",
     "key_value", "measure_columns", "measures_of", "needs_provider_join", "provider_join", "provider_key",
     "raw_histograms", "raw_sums",
 ]

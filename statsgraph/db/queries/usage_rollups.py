@@ -216,14 +216,14 @@ def rollup_sums(shape: ReportShape, level: Level, placed: ColumnElement[bool] | 
     group_cols = [c.b, *(c[f"d{i}"] for i in range(len(shape.dims)))]
     return select(
         *group_cols,
-        *measure_columns(
+        *measure_columns((
             int_sum(c.requests), int_sum(case((c.is_error.is_(True), c.requests), else_=0)),
             int_sum(c.input_tokens), int_sum(c.output_tokens), int_sum(c.cache_creation_tokens),
             int_sum(c.cache_read_tokens), float_sum(c.cost), float_sum(c.actual_cost),
             float_sum(c.cache_creation_cost), float_sum(c.cache_read_cost), int_sum(c.response_count),
             int_sum(c.response_sum_ms), func.max(c.response_max_ms), int_sum(c.first_byte_count),
             int_sum(c.first_byte_sum_ms), func.max(c.first_byte_max_ms),
-        ),
+        ), shape.read),
     ).group_by(*group_cols)
 
 
